@@ -1,0 +1,169 @@
+"""The tables of jobpipe, declared once.
+
+DDL (the Alembic migration is checked against this metadata by a test), the staging tables
+used by the loader, the upsert column lists and the casts of transformed frames all derive
+from these declarations. A column's ``info`` says how the loader treats it:
+
+* ``key``: part of the natural key; the upsert's conflict target.
+* ``data``: comes from a transformed frame; its change counts as a content change.
+* ``bookkeeping``: maintained by the loader itself (first/last seen, content hash, ...).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+KEY = {"role": "key"}
+DATA = {"role": "data"}
+BOOK = {"role": "bookkeeping"}
+
+
+def _tstz(name: str, role: dict, **kw) -> Column:
+    return Column(name, DateTime(timezone=True), info=role, **kw)
+
+
+def _seen_columns() -> list[Column]:
+    """first/last seen and the content hash that the loader maintains for every entity table."""
+    return [
+        _tstz("first_seen_at", BOOK, nullable=False, server_default=func.now()),
+        _tstz("last_seen_at", BOOK, nullable=False, server_default=func.now()),
+        Column("content_hash", Text, nullable=False, info=BOOK),
+        Column("run_id", Text, nullable=True, info=BOOK),
+    ]
+
+
+employers = Table(
+    "employers",
+    metadata,
+    # "hh:<id>" for identified employers, "hh:anon:<hash of canonical name>" for anonymous ones.
+    Column("employer_key", Text, primary_key=True, info=KEY),
+    Column("source", Text, nullable=False, info=DATA),
+    Column("source_id", Text, nullable=True, info=DATA),
+    Column("name", Text, nullable=False, info=DATA),
+    Column("canonical_name", Text, nullable=False, info=DATA),
+    Column("is_anonymous", Boolean, nullable=False, info=DATA),
+    Column("trusted", Boolean, nullable=True, info=DATA),
+    Column("accredited_it", Boolean, nullable=True, info=DATA),
+    Column("alternate_url", Text, nullable=True, info=DATA),
+    *_seen_columns(),
+)
+
+vacancies = Table(
+    "vacancies",
+    metadata,
+    Column("vacancy_id", Text, primary_key=True, info=KEY),
+    Column("source", Text, nullable=False, info=DATA),
+    Column("name", Text, nullable=False, info=DATA),
+    Column("employer_key", Text, ForeignKey("employers.employer_key"), nullable=False, info=DATA),
+    Column("area_id", Text, nullable=True, info=DATA),
+    Column("area_name", Text, nullable=True, info=DATA),
+    _tstz("published_at", DATA, nullable=False),
+    _tstz("created_at", DATA, nullable=True),
+    # open | archived
+    Column("status", Text, nullable=False, info=DATA),
+    # hh type.id: open | closed | anonymous | direct
+    Column("vacancy_type", Text, nullable=True, info=DATA),
+    Column("experience", Text, nullable=True, info=DATA),
+    Column("employment_form", Text, nullable=True, info=DATA),
+    Column("schedule", Text, nullable=True, info=DATA),
+    Column("professional_role_ids", ARRAY(Text), nullable=True, info=DATA),
+    Column("key_skills", ARRAY(Text), nullable=True, info=DATA),
+    # the salary as published (salary_range preferred over the deprecated salary)
+    Column("salary_from", Numeric, nullable=True, info=DATA),
+    Column("salary_to", Numeric, nullable=True, info=DATA),
+    Column("salary_currency", Text, nullable=True, info=DATA),
+    Column("salary_gross", Boolean, nullable=True, info=DATA),
+    Column("salary_mode", Text, nullable=True, info=DATA),
+    Column("salary_frequency", Text, nullable=True, info=DATA),
+    # normalized: RUB per month, before (gross) and after (net) the 13% income tax
+    Column("salary_from_rub_gross", Numeric(14, 2), nullable=True, info=DATA),
+    Column("salary_to_rub_gross", Numeric(14, 2), nullable=True, info=DATA),
+    Column("salary_from_rub_net", Numeric(14, 2), nullable=True, info=DATA),
+    Column("salary_to_rub_net", Numeric(14, 2), nullable=True, info=DATA),
+    Column("alternate_url", Text, nullable=True, info=DATA),
+    # hash of the search item: a changed one means the details are fetched again
+    Column("search_hash", Text, nullable=False, info=DATA),
+    _tstz("detail_fetched_at", DATA, nullable=True),
+    Column("payload", JSONB, nullable=False, info=DATA),
+    *_seen_columns(),
+    Index(None, "employer_key"),
+    Index(None, "published_at"),
+)
+
+# Where each incremental stream stopped. A cursor commits in the same transaction as the data
+# it covers, so it never points past rows that are not in the database.
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("stream", Text, primary_key=True),
+    _tstz("position", BOOK, nullable=False),
+    Column("run_id", Text, nullable=True),
+    _tstz("updated_at", BOOK, nullable=False, server_default=func.now()),
+)
+
+# Every record that did not load, with the stage and the rule that stopped it. Nothing is lost.
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("run_id", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("entity", Text, nullable=False),
+    Column("record_id", Text, nullable=True),
+    Column("stage", Text, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("payload", JSONB, nullable=True),
+    _tstz("quarantined_at", BOOK, nullable=False, server_default=func.now()),
+    Index(None, "entity", "record_id"),
+)
+
+# One row per flow run: what was extracted, loaded and quarantined, per entity.
+run_log = Table(
+    "run_log",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("flow", Text, nullable=False),
+    _tstz("started_at", BOOK, nullable=False),
+    _tstz("finished_at", BOOK, nullable=True),
+    Column("status", Text, nullable=False),
+    Column("api_calls", Integer, nullable=True),
+    Column("counts", JSONB, nullable=False, server_default="{}"),
+)
+
+
+def columns_with_role(table: Table, role: str) -> list[str]:
+    """Names of the columns of ``table`` whose ``info['role']`` is ``role``, in declared order."""
+    return [c.name for c in table.columns if c.info.get("role") == role]
+
+
+def key_columns(table: Table) -> list[str]:
+    return columns_with_role(table, "key")
+
+
+def data_columns(table: Table) -> list[str]:
+    return columns_with_role(table, "data")

@@ -1,0 +1,25 @@
+"""Fixtures every test layer may use. Nothing here starts Prefect or a database."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    """The reference data (official specs, real payloads): ``$JOBPIPE_SHARED_DIR`` or ``../shared``."""
+    return Path(os.environ.get("JOBPIPE_SHARED_DIR", REPO.parent / "shared")).resolve()
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    path = shared_dir()
+    if not (path / "hh-api").is_dir():
+        pytest.fail(
+            f"reference data not found at {path}: clone next to ../shared or set JOBPIPE_SHARED_DIR"
+        )
+    return path
