@@ -19,7 +19,5 @@ def shared_dir() -> Path:
 def shared() -> Path:
     path = shared_dir()
     if not (path / "hh-api").is_dir():
-        pytest.fail(
-            f"reference data not found at {path}: clone next to ../shared or set JOBPIPE_SHARED_DIR"
-        )
+        pytest.fail(f"reference data not found at {path}: clone next to ../shared or set JOBPIPE_SHARED_DIR")
     return path

@@ -1,0 +1,94 @@
+"""All of jobpipe's configuration, in one place.
+
+Settings come from environment variables (the same names later back Prefect blocks) and are
+resolved at the edge — the CLI or a flow's entry — then passed down as plain values; tasks never
+read the environment themselves.
+
+| variable                  | meaning                                                        |
+|---------------------------|----------------------------------------------------------------|
+| DATABASE_URL              | PostgreSQL URL; unset = the embedded server in JOBPIPE_HOME    |
+| JOBPIPE_HOME              | local state: embedded database, token store (./.jobpipe)      |
+| JOBPIPE_ALLOW_INSECURE_DB | "1" allows a remote DATABASE_URL without sslmode=require      |
+| HH_API_URL                | https://api.hh.ru (the sandbox sets its own)                   |
+| HH_CLIENT_ID              | hh.ru application client id (dev.hh.ru)                        |
+| HH_CLIENT_SECRET          | hh.ru application client secret                                |
+| HH_USER_AGENT             | "AppName/1.0 (you@example.com)", required by hh.ru             |
+| HH_RATE_LIMIT             | requests per second to hh.ru (default 4)                       |
+| HH_TOKEN_STORE            | token store file (default JOBPIPE_HOME/hh_tokens.json)         |
+| JOBPIPE_SEARCHES          | TOML file with the searches (default: the bundled searches)   |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_HH_API_URL = "https://api.hh.ru"
+DEFAULT_USER_AGENT = "jobpipe/0.1 (set HH_USER_AGENT to 'YourApp/1.0 (you@example.com)')"
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or wrong; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class HHSettings:
+    api_url: str = DEFAULT_HH_API_URL
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    user_agent: str = DEFAULT_USER_AGENT
+    rate_limit: float = 4.0
+    token_store: Path = Path(".jobpipe/hh_tokens.json")
+
+    def require_credentials(self) -> tuple[str, str]:
+        """The client id and secret, or a ConfigurationError that says where to get them."""
+        if not self.client_id or not self.client_secret:
+            raise ConfigurationError(
+                "hh.ru client credentials are not set: register an application at "
+                "https://dev.hh.ru/admin, then set HH_CLIENT_ID and HH_CLIENT_SECRET "
+                "(or run with --sandbox to use the bundled emulator)."
+            )
+        return self.client_id, self.client_secret
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str | None = field(default=None, repr=False)
+    allow_insecure_db: bool = False
+    hh: HHSettings = field(default_factory=HHSettings)
+    searches_file: Path | None = None
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+    home = Path(env.get("JOBPIPE_HOME", ".jobpipe")).expanduser().resolve()
+    try:
+        rate = float(env.get("HH_RATE_LIMIT", "4"))
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"HH_RATE_LIMIT must be a number of requests per second, got {env['HH_RATE_LIMIT']!r}"
+        ) from exc
+    hh = HHSettings(
+        api_url=env.get("HH_API_URL", DEFAULT_HH_API_URL).rstrip("/"),
+        client_id=env.get("HH_CLIENT_ID") or None,
+        client_secret=env.get("HH_CLIENT_SECRET") or None,
+        user_agent=env.get("HH_USER_AGENT") or DEFAULT_USER_AGENT,
+        rate_limit=rate,
+        token_store=Path(env.get("HH_TOKEN_STORE") or home / "hh_tokens.json").expanduser(),
+    )
+    searches = env.get("JOBPIPE_SEARCHES")
+    return Settings(
+        home=home,
+        database_url=env.get("DATABASE_URL") or None,
+        allow_insecure_db=_flag(env.get("JOBPIPE_ALLOW_INSECURE_DB")),
+        hh=hh,
+        searches_file=Path(searches).expanduser() if searches else None,
+    )
