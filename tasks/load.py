@@ -95,9 +95,7 @@ def content_hashes(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
     values = [_plain(frame[c]) for c in cols]
     hashes = []
     for row in zip(*values, strict=True):
-        blob = orjson.dumps(
-            list(row), default=_json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
-        )
+        blob = orjson.dumps(list(row), default=_json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
         hashes.append(hashlib.sha1(blob).hexdigest())
     return hashes
 
@@ -105,9 +103,7 @@ def content_hashes(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
 def _plain(series: pd.Series) -> list[Any]:
     """Column values as Python objects, with None for NaN/NaT."""
     values = series.astype(object).tolist()
-    return [
-        None if (v is None or (not isinstance(v, list | dict | tuple) and pd.isna(v))) else v for v in values
-    ]
+    return [None if (v is None or (not isinstance(v, list | dict | tuple) and pd.isna(v))) else v for v in values]
 
 
 def _staging(conn: Connection, table: Table, columns: Sequence[str]) -> Table:
@@ -132,9 +128,7 @@ def _copy(conn: Connection, stage: Table, columns: Sequence[str], rows: Iterable
             copy.write_row(row)
 
 
-def upsert_frame(
-    conn: Connection, table: Table, frame: pd.DataFrame, run_id: str, seen_at: datetime
-) -> TableCounts:
+def upsert_frame(conn: Connection, table: Table, frame: pd.DataFrame, run_id: str, seen_at: datetime) -> TableCounts:
     """Upsert ``frame`` (the table's key and data columns) into ``table``; unchanged rows are skipped."""
     keys, data = key_columns(table), data_columns(table)
     missing = [c for c in keys + data if c not in frame.columns]
@@ -150,10 +144,7 @@ def upsert_frame(
 
     def rows() -> Iterable[list[Any]]:
         for i, h in enumerate(hashes):
-            row = [
-                col[i] if j not in json_cols or col[i] is None else to_json(col[i])
-                for j, col in enumerate(plain)
-            ]
+            row = [col[i] if j not in json_cols or col[i] is None else to_json(col[i]) for j, col in enumerate(plain)]
             row.append(h)
             yield row
 
@@ -239,9 +230,7 @@ def move_cursor(conn: Connection, stream: str, position: datetime, run_id: str) 
 
 def read_cursor(engine: Engine, stream: str) -> datetime | None:
     with engine.connect() as conn:
-        return conn.execute(
-            select(sync_cursors.c.position).where(sync_cursors.c.stream == stream)
-        ).scalar_one_or_none()
+        return conn.execute(select(sync_cursors.c.position).where(sync_cursors.c.stream == stream)).scalar_one_or_none()
 
 
 def stored_hashes(engine: Engine, table: Table, hash_column: str, ids: Sequence[str]) -> dict[str, str]:

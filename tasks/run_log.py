@@ -19,9 +19,7 @@ def start_run(engine: Engine, run_id: str, flow: str) -> None:
         conn.execute(statement.on_conflict_do_nothing(index_elements=["run_id"]))
 
 
-def finish_run(
-    engine: Engine, run_id: str, status: str, counts: dict[str, Any], api_calls: int | None
-) -> None:
+def finish_run(engine: Engine, run_id: str, status: str, counts: dict[str, Any], api_calls: int | None) -> None:
     with engine.begin() as conn:
         conn.execute(
             run_log.update()

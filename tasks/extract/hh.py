@@ -22,8 +22,8 @@ from tasks.extract.tokens import TokenPair, TokenStore
 
 log = logging.getLogger(__name__)
 
-APP_TOKEN = "hh:app"
-USER_TOKEN = "hh:user"
+APP_PAIR = "hh:app"
+USER_PAIR = "hh:user"
 MAX_PER_PAGE = 100
 MAX_DEPTH = 2000  # hh.ru returns at most 2000 items of one query
 
@@ -165,7 +165,7 @@ class HHAuth:
             log.info("hh.ru: obtained a new application token")
             return TokenPair(access_token=body["access_token"])
 
-        pair = self.store.update(APP_TOKEN, change)
+        pair = self.store.update(APP_PAIR, change)
         assert pair is not None
         return pair
 
@@ -183,7 +183,7 @@ class HHAuth:
             log.info("hh.ru: user token refreshed; the new pair is stored before use")
             return self._pair(body)
 
-        pair = self.store.update(USER_TOKEN, change)
+        pair = self.store.update(USER_PAIR, change)
         assert pair is not None
         return pair
 
@@ -208,7 +208,7 @@ class HHAuth:
             form["redirect_uri"] = self.redirect_uri
         with self.store.locked():
             pair = self._pair(self._post_token(form))
-            self.store.put(USER_TOKEN, pair)
+            self.store.put(USER_PAIR, pair)
         return pair
 
 
@@ -275,8 +275,6 @@ class HHClient:
 
     def currency_rates(self) -> dict[str, float]:
         """Units of each currency per 1 RUR, from ``/dictionaries`` (RUR itself is 1)."""
-        rates = {
-            c["code"]: float(c["rate"]) for c in self.dictionaries().get("currency", []) if c.get("rate")
-        }
+        rates = {c["code"]: float(c["rate"]) for c in self.dictionaries().get("currency", []) if c.get("rate")}
         rates.setdefault("RUR", 1.0)
         return rates

@@ -87,8 +87,7 @@ def load_searches(path: Path) -> list[Search]:
         unknown = set(entry) - SEARCH_PARAMS
         if unknown:
             raise ValueError(
-                f"{path}: search {name!r} has unknown filters {sorted(unknown)}; "
-                f"known: {sorted(SEARCH_PARAMS)}"
+                f"{path}: search {name!r} has unknown filters {sorted(unknown)}; known: {sorted(SEARCH_PARAMS)}"
             )
         searches.append(Search(name=name, params=entry))
     if not searches:
@@ -188,9 +187,7 @@ def harvest_window(client: HHClient, search: Search, planned: PlannedWindow) -> 
 def search_hash(item: Mapping[str, Any]) -> str:
     """A hash of what a search item says about the vacancy (query-dependent fields left out)."""
     stable = {k: v for k, v in item.items() if k not in VOLATILE_ITEM_FIELDS}
-    return hashlib.sha1(
-        json.dumps(stable, sort_keys=True, ensure_ascii=False, default=str).encode()
-    ).hexdigest()
+    return hashlib.sha1(json.dumps(stable, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 def to_records(items: Iterable[Mapping[str, Any]], fetched_at: datetime) -> list[RawRecord]:
@@ -212,9 +209,7 @@ def to_records(items: Iterable[Mapping[str, Any]], fetched_at: datetime) -> list
     return records
 
 
-def with_details(
-    records: Sequence[RawRecord], details: Mapping[str, dict | None], at: datetime
-) -> list[RawRecord]:
+def with_details(records: Sequence[RawRecord], details: Mapping[str, dict | None], at: datetime) -> list[RawRecord]:
     """Replace search items by their details where fetched (a vacancy gone since keeps its item)."""
     result = []
     for record in records:

@@ -97,9 +97,7 @@ def test_first_load_inserts_and_reload_writes_nothing(engine):
     assert second.tables["vacancies"].unchanged == 50
     with engine.connect() as conn:
         runs = set(conn.execute(select(vacancies.c.run_id)).scalars())
-        payload = conn.execute(
-            select(vacancies.c.payload).where(vacancies.c.vacancy_id == "1000")
-        ).scalar_one()
+        payload = conn.execute(select(vacancies.c.payload).where(vacancies.c.vacancy_id == "1000")).scalar_one()
     assert runs == {"r1"}  # no row was rewritten by the second load
     assert payload["nested"] == {"ü": "ё\u00a0"}
 
@@ -136,12 +134,7 @@ def test_seen_again_moves_last_seen_once_a_day(engine):
     )
     assert same_day.seen_again == 1
     with engine.connect() as conn:
-        assert (
-            conn.execute(
-                select(vacancies.c.last_seen_at).where(vacancies.c.vacancy_id == "1000")
-            ).scalar_one()
-            == T0
-        )
+        assert conn.execute(select(vacancies.c.last_seen_at).where(vacancies.c.vacancy_id == "1000")).scalar_one() == T0
     next_day = T0 + timedelta(days=1)
     load_batch(engine, [], [], run_id="r3", seen_at=next_day, seen_again={vacancies: ["1000"]})
     with engine.connect() as conn:
@@ -211,8 +204,6 @@ def test_stored_hashes_ignore_rows_without_details(engine):
 
 def test_duplicate_keys_in_one_batch_do_not_break_the_upsert(engine):
     frame = pd.concat([vacancy_frame(2), vacancy_frame(2)], ignore_index=True)
-    result = load_batch(
-        engine, [(employers, employer_frame("hh:1")), (vacancies, frame)], [], run_id="r", seen_at=T0
-    )
+    result = load_batch(engine, [(employers, employer_frame("hh:1")), (vacancies, frame)], [], run_id="r", seen_at=T0)
     assert result.tables["vacancies"].inserted == 2
     assert count(engine, vacancies) == 2
