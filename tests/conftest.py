@@ -9,6 +9,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Database fixtures (a real PostgreSQL), used by tests/db and tests/flows; lazy, so free elsewhere.
+pytest_plugins = ["tests.pg"]
+
 
 def shared_dir() -> Path:
     """The reference data (official specs, real payloads): ``$JOBPIPE_SHARED_DIR`` or ``../shared``."""

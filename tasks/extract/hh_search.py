@@ -219,3 +219,15 @@ def with_details(records: Sequence[RawRecord], details: Mapping[str, dict | None
             record = RawRecord(record.source, record.entity, record.record_id, at, detail, meta)
         result.append(record)
     return result
+
+
+def split_changed(records: Sequence[RawRecord], stored: Mapping[str, str]) -> tuple[list[RawRecord], list[str]]:
+    """Split search records into those whose details must be fetched (new, changed, or never
+    detailed) and the ids of those the database already holds unchanged."""
+    changed, unchanged = [], []
+    for record in records:
+        if record.record_id is not None and stored.get(record.record_id) == record.meta.get("search_hash"):
+            unchanged.append(record.record_id)
+        else:
+            changed.append(record)
+    return changed, unchanged

@@ -47,10 +47,17 @@ class RateLimiter:
     ``burst`` requests may go at once after an idle period; after that they are spaced out.
     """
 
-    def __init__(self, rate: float, burst: int = 1, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        rate: float,
+        burst: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.rate = rate
         self.burst = max(1, burst)
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._tokens = float(self.burst)
         self._updated = clock()
@@ -66,7 +73,7 @@ class RateLimiter:
             self._tokens -= 1.0
             wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
         if wait > 0:
-            time.sleep(wait)
+            self._sleep(wait)
         return wait
 
 
@@ -78,10 +85,12 @@ class RetryPolicy:
     jitter: float = 0.5  # each delay is multiplied by a random factor in [1-jitter, 1+jitter]
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
-        base = min(self.max_delay, self.backoff * (2**attempt))
+        """Seconds to wait before retry ``attempt`` (0-based); never less than ``Retry-After``."""
+        delay = min(self.max_delay, self.backoff * (2**attempt)) * rng.uniform(1 - self.jitter, 1 + self.jitter)
         if retry_after is not None:
-            base = max(base, min(retry_after, self.max_delay * 4))
-        return base * rng.uniform(1 - self.jitter, 1 + self.jitter)
+            # spread clients that were told the same moment, but never come back early
+            delay = max(delay, min(retry_after, self.max_delay * 4) * rng.uniform(1, 1 + self.jitter / 2))
+        return delay
 
 
 @dataclass

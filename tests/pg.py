@@ -1,4 +1,4 @@
-"""A real PostgreSQL for the database tests: never a mock.
+"""A real PostgreSQL for the database and flow tests: never a mock.
 
 Order: ``$JOBPIPE_TEST_DATABASE_URL``; the server on 127.0.0.1:5432 (user postgres, trust auth)
 when one answers; otherwise an embedded server started in a temporary directory. Each test

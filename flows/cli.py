@@ -1,0 +1,168 @@
+"""The ``jobpipe`` console command: everything a user does by hand, as thin calls into the flows.
+
+jobpipe run daily --sandbox          the daily flow against the bundled emulator
+jobpipe run hh-vacancies             only the hh.ru vacancies flow
+jobpipe auth hh --code CODE          exchange an hh.ru authorization code for a token pair
+jobpipe sandbox --port 8765          serve the emulator for manual runs
+jobpipe db url | migrate | stop      the database in use
+jobpipe report                       the newest run's counts from the run log
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+
+def _prefect_defaults() -> None:
+    # jobpipe's own loggers reach the Prefect run logs; set before Prefect is imported.
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks,flows")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _prefect_defaults()
+    common = {"sandbox": args.sandbox, "sandbox_url": args.sandbox_url, "searches_file": args.searches}
+    if args.flow == "daily":
+        from flows.daily import daily
+
+        daily(lookback_days=args.lookback_days, **common)
+    else:
+        from flows.hh_vacancies import hh_vacancies
+
+        print(json.dumps(hh_vacancies(lookback_days=args.lookback_days, **common), indent=1))
+    return 0
+
+
+def cmd_auth(args: argparse.Namespace) -> int:
+    from flows import runtime
+    from flows.settings import load_settings
+
+    settings = load_settings()
+    if args.sandbox_url:
+        with runtime.sandbox_settings(settings, args.sandbox_url) as settings:
+            return _exchange(settings, args)
+    return _exchange(settings, args)
+
+
+def _exchange(settings, args: argparse.Namespace) -> int:
+    from flows import runtime
+
+    client = runtime.hh_client(settings, mode="user")
+    if not args.code:
+        client_id, _ = settings.hh.require_credentials()
+        print(
+            "Open this address, allow access, and copy the `code` parameter of the page you are sent to:\n"
+            f"  https://hh.ru/oauth/authorize?response_type=code&client_id={client_id}\n"
+            "then run: jobpipe auth hh --code CODE"
+        )
+        return 0
+    client.core.auth.redirect_uri = args.redirect_uri
+    pair = client.core.auth.exchange_code(args.code)
+    print(f"hh.ru user token stored in {settings.hh.token_store} (expires at {pair.expires_at:.0f})")
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from sandbox.__main__ import main as sandbox_main
+
+    return sandbox_main(args.rest) or 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from flows import runtime
+    from flows.settings import load_settings
+    from tasks.database import embedded_url, redact, stop_embedded
+
+    settings = load_settings()
+    if args.action == "stop":
+        stopped = stop_embedded(settings.home)
+        print("embedded PostgreSQL stopped" if stopped else "no embedded PostgreSQL is running")
+    elif args.action == "url":
+        print(redact(settings.database_url or embedded_url(settings.home)))
+    else:
+        runtime.database(settings).dispose()
+        print("database schema is up to date")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from flows import runtime
+    from flows.settings import load_settings
+    from flows.summary import render_markdown
+    from schemas.tables import run_log
+
+    engine = runtime.database(load_settings())
+    with engine.connect() as conn:
+        row = conn.execute(select(run_log).order_by(run_log.c.started_at.desc()).limit(1)).mappings().first()
+    if row is None:
+        print("no runs yet: jobpipe run daily --sandbox")
+        return 1
+    counts = row["counts"] or {}
+    print(
+        render_markdown(
+            f"run {row['run_id']} ({row['status']})",
+            counts.get("hh_vacancies", []),
+            {"started": row["started_at"], "finished": row["finished_at"]},
+        )
+    )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="jobpipe", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a flow now (no Prefect server needed)")
+    run.add_argument("flow", choices=["daily", "hh-vacancies"])
+    run.add_argument("--sandbox", action="store_true", help="use the bundled emulator instead of the real APIs")
+    run.add_argument("--sandbox-url", help="an emulator that is already running (jobpipe sandbox)")
+    run.add_argument("--searches", help="TOML file of hh.ru searches")
+    run.add_argument("--lookback-days", type=int, default=30)
+    run.set_defaults(func=cmd_run)
+
+    auth = sub.add_parser("auth", help="authorize jobpipe with hh.ru as a user")
+    auth.add_argument("source", choices=["hh"])
+    auth.add_argument("--code", help="the authorization code from the redirect after hh.ru's consent page")
+    auth.add_argument("--redirect-uri", help="the redirect URI registered for the application, if any")
+    auth.add_argument("--sandbox-url", help="exchange against a running emulator")
+    auth.set_defaults(func=cmd_auth)
+
+    sb = sub.add_parser("sandbox", help="serve the hh.ru emulator (options: jobpipe sandbox -- --help)")
+    sb.add_argument("rest", nargs=argparse.REMAINDER)
+    sb.set_defaults(func=cmd_sandbox)
+
+    db = sub.add_parser("db", help="the database jobpipe uses")
+    db.add_argument("action", choices=["url", "migrate", "stop"])
+    db.set_defaults(func=cmd_db)
+
+    report = sub.add_parser("report", help="the newest run's summary")
+    report.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from flows.settings import ConfigurationError
+        from tasks.database import DatabaseConfigError
+        from tasks.extract.http import ApiError
+
+        if isinstance(exc, ConfigurationError | DatabaseConfigError | ApiError):
+            print(f"jobpipe: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
