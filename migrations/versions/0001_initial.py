@@ -27,12 +27,8 @@ def upgrade() -> None:
         sa.Column("trusted", sa.Boolean(), nullable=True),
         sa.Column("accredited_it", sa.Boolean(), nullable=True),
         sa.Column("alternate_url", sa.Text(), nullable=True),
-        sa.Column(
-            "first_seen_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
-        sa.Column(
-            "last_seen_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        sa.Column("first_seen_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("content_hash", sa.Text(), nullable=False),
         sa.Column("run_id", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("employer_key", name=op.f("pk_employers")),
@@ -48,14 +44,10 @@ def upgrade() -> None:
         sa.Column("rule", sa.Text(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
-        sa.Column(
-            "quarantined_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        sa.Column("quarantined_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantine")),
     )
-    op.create_index(
-        op.f("ix_quarantine_entity_record_id"), "quarantine", ["entity", "record_id"], unique=False
-    )
+    op.create_index(op.f("ix_quarantine_entity_record_id"), "quarantine", ["entity", "record_id"], unique=False)
     op.create_table(
         "run_log",
         sa.Column("run_id", sa.Text(), nullable=False),
@@ -106,12 +98,8 @@ def upgrade() -> None:
         sa.Column("search_hash", sa.Text(), nullable=False),
         sa.Column("detail_fetched_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column(
-            "first_seen_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
-        sa.Column(
-            "last_seen_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        sa.Column("first_seen_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("content_hash", sa.Text(), nullable=False),
         sa.Column("run_id", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(

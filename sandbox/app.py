@@ -1,0 +1,42 @@
+"""The sandbox ASGI application: hh.ru routes at the root, shared state on ``app.state``."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from sandbox import hh_routes
+from sandbox.config import SandboxConfig
+from sandbox.hh_auth import HHAuth
+from sandbox.hh_data import Clock, HHWorld
+from sandbox.stats import RequestStats
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and wrong methods answer in the hh.ru error envelope, not plain text."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    kind = {404: "not_found", 405: "bad_request"}.get(status, "bad_request")
+    rid = hh_routes.new_request_id()
+    body = {"errors": [{"type": kind}], "description": str(getattr(exc, "detail", "")), "request_id": rid}
+    request.app.state.stats.record(request.method, "<unrouted>", status)
+    return JSONResponse(body, status_code=status, headers={"X-Request-Id": rid})
+
+
+def create_app(config: SandboxConfig | None = None, clock: Clock | None = None) -> Starlette:
+    """Build the emulator.
+
+    ``app.state`` holds ``config`` (read on every request, may be changed live), ``world``
+    (:class:`~sandbox.hh_data.HHWorld`), ``auth`` (:class:`~sandbox.hh_auth.HHAuth`), ``stats``
+    (:class:`~sandbox.stats.RequestStats`) and ``hh`` (limiter and failure RNG). ``clock`` (POSIX
+    seconds) is shared by world and auth; both keep it as an attribute tests may replace.
+    """
+    config = config or SandboxConfig()
+    app = Starlette(routes=hh_routes.routes(), exception_handlers={HTTPException: _http_error})
+    app.state.config = config
+    app.state.world = HHWorld(config.seed, config.vacancies, config.anchor, config.days, clock=clock)
+    app.state.auth = HHAuth(config, clock=clock)
+    app.state.stats = RequestStats()
+    app.state.hh = hh_routes.build_runtime(config)
+    return app
