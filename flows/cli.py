@@ -20,6 +20,8 @@ from collections.abc import Sequence
 def _prefect_defaults() -> None:
     # jobpipe's own loggers reach the Prefect run logs; set before Prefect is imported.
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks,flows")
+    # the ephemeral server's telemetry heartbeat only adds "database is locked" noise to ad-hoc runs
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -59,7 +61,8 @@ def _exchange(settings, args: argparse.Namespace) -> int:
             "then run: jobpipe auth hh --code CODE"
         )
         return 0
-    client.core.auth.redirect_uri = args.redirect_uri
+    if args.redirect_uri:
+        client.core.auth.redirect_uri = args.redirect_uri
     pair = client.core.auth.exchange_code(args.code)
     print(f"hh.ru user token stored in {settings.hh.token_store} (expires at {pair.expires_at:.0f})")
     return 0
@@ -68,7 +71,8 @@ def _exchange(settings, args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from sandbox.__main__ import main as sandbox_main
 
-    return sandbox_main(args.rest) or 0
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+    return sandbox_main(rest) or 0
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -130,7 +134,7 @@ def parser() -> argparse.ArgumentParser:
     auth = sub.add_parser("auth", help="authorize jobpipe with hh.ru as a user")
     auth.add_argument("source", choices=["hh"])
     auth.add_argument("--code", help="the authorization code from the redirect after hh.ru's consent page")
-    auth.add_argument("--redirect-uri", help="the redirect URI registered for the application, if any")
+    auth.add_argument("--redirect-uri", help="the application's redirect URI (default HH_REDIRECT_URI)")
     auth.add_argument("--sandbox-url", help="exchange against a running emulator")
     auth.set_defaults(func=cmd_auth)
 

@@ -37,6 +37,7 @@ def sandbox_settings(settings: Settings, url: str | None = None, vacancies: int 
         settings.hh,
         client_id=defaults.client_id,
         client_secret=defaults.client_secret,
+        redirect_uri=defaults.redirect_uri,
         rate_limit=SANDBOX_RATE_LIMIT,
         token_store=settings.home / "sandbox_tokens.json",
     )
@@ -59,7 +60,7 @@ def database(settings: Settings) -> Engine:
 
 def hh_client(settings: Settings, mode: str = "application") -> HHClient:
     hh = settings.hh
-    auth = HHAuth(TokenStore(hh.token_store), hh.client_id, hh.client_secret, mode=mode)
+    auth = HHAuth(TokenStore(hh.token_store), hh.client_id, hh.client_secret, mode=mode, redirect_uri=hh.redirect_uri)
     return HHClient.create(hh.api_url, hh.user_agent, auth, rate_limit=hh.rate_limit)
 
 

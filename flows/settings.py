@@ -13,6 +13,7 @@ read the environment themselves.
 | HH_CLIENT_ID              | hh.ru application client id (dev.hh.ru)                        |
 | HH_CLIENT_SECRET          | hh.ru application client secret                                |
 | HH_USER_AGENT             | "AppName/1.0 (you@example.com)", required by hh.ru             |
+| HH_REDIRECT_URI           | the redirect URI registered for the application (code exchange) |
 | HH_RATE_LIMIT             | requests per second to hh.ru (default 4)                       |
 | HH_TOKEN_STORE            | token store file (default JOBPIPE_HOME/hh_tokens.json)         |
 | JOBPIPE_SEARCHES          | TOML file with the searches (default: the bundled searches)   |
@@ -39,6 +40,7 @@ class HHSettings:
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
     user_agent: str = DEFAULT_USER_AGENT
+    redirect_uri: str | None = None
     rate_limit: float = 4.0
     token_store: Path = Path(".jobpipe/hh_tokens.json")
 
@@ -81,6 +83,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         client_id=env.get("HH_CLIENT_ID") or None,
         client_secret=env.get("HH_CLIENT_SECRET") or None,
         user_agent=env.get("HH_USER_AGENT") or DEFAULT_USER_AGENT,
+        redirect_uri=env.get("HH_REDIRECT_URI") or None,
         rate_limit=rate,
         token_store=Path(env.get("HH_TOKEN_STORE") or home / "hh_tokens.json").expanduser(),
     )

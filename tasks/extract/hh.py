@@ -39,7 +39,15 @@ def _errors(body: Any) -> list[dict]:
 
 
 class HHErrors(ErrorPolicy):
-    """hh.ru error bodies: ``{"errors": [{"type": ..., "value": ...}], ...}``."""
+    """hh.ru error bodies: ``{"errors": [{"type": ..., "value": ...}], ...}``.
+
+    Args:
+        renewable: the token can simply be obtained again (an application token), so a revoked or
+            unknown one is renewed once too; a user token is only ever refreshed after it expired.
+    """
+
+    def __init__(self, renewable: bool = False):
+        self.renewable = renewable
 
     def classify(self, response: requests.Response, body: Any) -> ApiError | None:
         status = response.status_code
@@ -70,6 +78,9 @@ class HHErrors(ErrorPolicy):
         if "oauth" in types:
             if "token_expired" in values:
                 return AuthExpired("hh.ru: access token expired", status, body)
+            if self.renewable and values & {"bad_authorization", "token_revoked"}:
+                # another application token was issued since (it revokes the previous one)
+                return AuthExpired("hh.ru: application token revoked", status, body)
             return StopRun(
                 "hh.ru refused the token (" + ", ".join(sorted(map(str, values))) + "): authorize "
                 "again with `jobpipe auth hh`, or check HH_CLIENT_ID/HH_CLIENT_SECRET.",
@@ -238,7 +249,7 @@ class HHClient:
             user_agent,
             rate_limit=rate_limit,
             auth=auth,
-            errors=HHErrors(),
+            errors=HHErrors(renewable=auth.mode == "application"),
             ua_headers=("HH-User-Agent",),
             **core_options,
         )

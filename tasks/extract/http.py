@@ -93,7 +93,6 @@ class RetryPolicy:
         return delay
 
 
-@dataclass
 class ErrorPolicy:
     """How a source's error responses are told apart; the default treats every 4xx as final."""
 
