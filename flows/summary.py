@@ -101,8 +101,9 @@ def render_markdown(title: str, rows: list[dict[str, Any]], extra: dict[str, Any
         totals["search"] = "**total**"
         totals["balanced"] = all(r.get("balanced") for r in rows)
         lines.append("| " + " | ".join(_cell(totals.get(key)) for key, _ in COLUMNS) + " |")
-    for key, value in (extra or {}).items():
-        lines.append(f"\n- {key}: {value}")
+    if extra:
+        lines.append("")
+        lines.extend(f"- {key}: {value}" for key, value in extra.items())
     return "\n".join(lines) + "\n"
 
 

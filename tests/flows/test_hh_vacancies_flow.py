@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from prefect.artifacts import Artifact
 from sqlalchemy import func, select
 
-from flows.daily import daily
+from flows.daily import REPORT_KEY, daily
 from sandbox.config import SandboxConfig
 from sandbox.server import start_in_thread
 from schemas.tables import employers, quarantine, run_log, sync_cursors, vacancies
@@ -61,8 +62,14 @@ def test_daily_harvests_every_match_then_a_rerun_writes_nothing(big_sandbox, job
     assert s2["api_calls"] * 20 < s1["api_calls"]
     assert count(engine, vacancies) == s1["found"]
     with engine.connect() as conn:
-        statuses = conn.execute(select(run_log.c.status, run_log.c.api_calls)).all()
-    assert [s for s, _ in statuses] == ["completed", "completed"]
+        runs = conn.execute(select(run_log.c.run_id, run_log.c.status).order_by(run_log.c.started_at)).all()
+    assert [status for _, status in runs] == ["completed", "completed"]
+    assert [run_id for run_id, _ in runs] == [first["run_id"], second["run_id"]]
+
+    artifact = Artifact.get(REPORT_KEY)  # the newest run's report, published to the Prefect API
+    assert artifact is not None and artifact.type == "markdown"
+    assert "extracted = loaded + quarantined" in artifact.data
+    assert f"| all-python | {s2['found']} | {s2['extracted']} |" in artifact.data
 
 
 def test_new_and_changed_vacancies_are_picked_up_by_the_next_run(big_sandbox, jobpipe_env, engine, tmp_path):
