@@ -114,6 +114,120 @@ vacancies = Table(
     Index(None, "published_at"),
 )
 
+# --- Avito: chats, messages, applications (отклики), resumes --------------------------------------
+# Links: avito_applications.chat_id = avito_chats.chat_id (contacts.chat.value), and
+# avito_applications.resume_id = avito_resumes.resume_id (applicant.resume_id). The candidate of a
+# chat is the member who is not the account (users[]), never parsed from a u2i- id.
+
+avito_chats = Table(
+    "avito_chats",
+    metadata,
+    Column("chat_id", Text, primary_key=True, info=KEY),
+    Column("account_id", BigInteger, nullable=False, info=DATA),
+    # u2i | u2u | a2u, from the id's prefix (the API sends no type field)
+    Column("chat_type", Text, nullable=False, info=DATA),
+    # the item the chat is about: for job chats, the vacancy
+    Column("item_id", BigInteger, nullable=True, info=DATA),
+    Column("item_title", Text, nullable=True, info=DATA),
+    Column("candidate_user_id", BigInteger, nullable=True, info=DATA),
+    # masked ("***") when the candidate forbade processing of their profile (parsing_allowed false)
+    Column("candidate_name", Text, nullable=True, info=DATA),
+    Column("parsing_allowed", Boolean, nullable=True, info=DATA),
+    _tstz("created_at", DATA, nullable=True),
+    _tstz("updated_at", DATA, nullable=True),
+    Column("last_message_text", Text, nullable=True, info=DATA),
+    _tstz("last_message_at", DATA, nullable=True),
+    Column("payload", JSONB, nullable=False, info=DATA),
+    *_seen_columns(),
+    Index(None, "item_id"),
+)
+
+avito_messages = Table(
+    "avito_messages",
+    metadata,
+    Column("message_id", Text, primary_key=True, info=KEY),
+    Column("chat_id", Text, ForeignKey("avito_chats.chat_id"), nullable=False, info=DATA),
+    Column("author_id", BigInteger, nullable=True, info=DATA),
+    # in | out, seen from the account
+    Column("direction", Text, nullable=True, info=DATA),
+    # text, image, link, item, location, call, deleted, voice, system, ...
+    Column("message_type", Text, nullable=True, info=DATA),
+    Column("text", Text, nullable=True, info=DATA),
+    _tstz("created_at", DATA, nullable=False),
+    Column("is_read", Boolean, nullable=True, info=DATA),
+    _tstz("read_at", DATA, nullable=True),
+    Column("payload", JSONB, nullable=False, info=DATA),
+    *_seen_columns(),
+    Index(None, "chat_id", "created_at"),
+)
+
+avito_applications = Table(
+    "avito_applications",
+    metadata,
+    Column("application_id", Text, primary_key=True, info=KEY),
+    Column("vacancy_id", BigInteger, nullable=True, info=DATA),
+    Column("negotiation_id", BigInteger, nullable=True, info=DATA),
+    # the source's state slug (new, inprocess, interview, selected, rejected, archive, ...)
+    Column("state", Text, nullable=True, info=DATA),
+    # canonical: applied, viewed, interview, offer, hired, rejected, archived, unknown
+    Column("status", Text, nullable=False, info=DATA),
+    Column("is_viewed", Boolean, nullable=True, info=DATA),
+    # by_chat | by_phone
+    Column("application_type", Text, nullable=True, info=DATA),
+    Column("chat_id", Text, nullable=True, info=DATA),
+    Column("resume_id", Text, nullable=True, info=DATA),
+    Column("applicant_id", Text, nullable=True, info=DATA),
+    Column("candidate_name", Text, nullable=True, info=DATA),
+    Column("phone", Text, nullable=True, info=DATA),
+    Column("birthday", Text, nullable=True, info=DATA),
+    Column("citizenship", Text, nullable=True, info=DATA),
+    Column("gender", Text, nullable=True, info=DATA),
+    _tstz("created_at", DATA, nullable=True),
+    _tstz("updated_at", DATA, nullable=True),
+    Column("payload", JSONB, nullable=False, info=DATA),
+    *_seen_columns(),
+    Index(None, "chat_id"),
+    Index(None, "resume_id"),
+)
+
+# Candidates as their resumes describe them.
+avito_resumes = Table(
+    "avito_resumes",
+    metadata,
+    Column("resume_id", Text, primary_key=True, info=KEY),
+    Column("title", Text, nullable=True, info=DATA),
+    Column("candidate_name", Text, nullable=True, info=DATA),
+    Column("salary_rub", Numeric(14, 2), nullable=True, info=DATA),
+    Column("experience_years", Numeric(5, 1), nullable=True, info=DATA),
+    Column("location", Text, nullable=True, info=DATA),
+    Column("education", Text, nullable=True, info=DATA),
+    Column("age", Integer, nullable=True, info=DATA),
+    Column("gender", Text, nullable=True, info=DATA),
+    Column("is_active", Boolean, nullable=True, info=DATA),
+    Column("is_purchased", Boolean, nullable=True, info=DATA),
+    Column("url", Text, nullable=True, info=DATA),
+    _tstz("updated_at", DATA, nullable=True),
+    Column("payload", JSONB, nullable=False, info=DATA),
+    *_seen_columns(),
+)
+
+# Every observed status change of an application or a negotiation, with the source's own time
+# where it gives one: the time from applied to interview is computed from here.
+status_history = Table(
+    "status_history",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("entity", Text, nullable=False),
+    Column("record_id", Text, nullable=False),
+    Column("state", Text, nullable=True),
+    Column("status", Text, nullable=False),
+    _tstz("changed_at", BOOK, nullable=True),
+    _tstz("observed_at", BOOK, nullable=False),
+    Column("run_id", Text, nullable=True),
+    Index(None, "source", "entity", "record_id", "observed_at"),
+)
+
 # Where each incremental stream stopped. A cursor commits in the same transaction as the data
 # it covers, so it never points past rows that are not in the database.
 sync_cursors = Table(
