@@ -12,8 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from flows.settings import Settings
+from flows.settings import AvitoSettings, HHSettings, Settings
 from tasks.database import engine_for
+from tasks.extract.avito import AvitoAuth, AvitoClient
 from tasks.extract.hh import HHAuth, HHClient
 from tasks.extract.hh_search import Search, load_searches
 from tasks.extract.tokens import TokenStore
@@ -30,9 +31,19 @@ def sandbox_settings(settings: Settings, url: str | None = None, vacancies: int 
 
     The sandbox gets its own token store, so its tokens never mix with real hh.ru ones.
     """
+    from sandbox.avito_config import AvitoConfig
     from sandbox.config import SandboxConfig
 
     defaults = SandboxConfig()
+    avito_defaults = AvitoConfig()
+    avito = replace(
+        settings.avito,
+        client_id=avito_defaults.client_id,
+        client_secret=avito_defaults.client_secret,
+        job_rate_limit=SANDBOX_RATE_LIMIT,
+        messenger_rate_limit=SANDBOX_RATE_LIMIT,
+        token_store=settings.home / "sandbox_avito_tokens.json",
+    )
     hh = replace(
         settings.hh,
         client_id=defaults.client_id,
@@ -42,13 +53,18 @@ def sandbox_settings(settings: Settings, url: str | None = None, vacancies: int 
         token_store=settings.home / "sandbox_tokens.json",
     )
     if url:
-        yield replace(settings, hh=replace(hh, api_url=url))
+        yield _pointed_at(settings, hh, avito, url.rstrip("/"))
         return
     from sandbox.server import start_in_thread
 
-    config = SandboxConfig(vacancies=vacancies, rate_limit_rps=0)
+    config = SandboxConfig(vacancies=vacancies, rate_limit_rps=0, avito=AvitoConfig(job_rate_limit_rps=0))
     with start_in_thread(config) as running:
-        yield replace(settings, hh=replace(hh, api_url=running.url))
+        yield _pointed_at(settings, hh, avito, running.url)
+
+
+def _pointed_at(settings: Settings, hh: HHSettings, avito: AvitoSettings, url: str) -> Settings:
+    """hh.ru at the emulator's root, Avito under its ``/avito`` prefix."""
+    return replace(settings, hh=replace(hh, api_url=url), avito=replace(avito, api_url=f"{url}/avito"))
 
 
 def database(settings: Settings) -> Engine:
@@ -62,6 +78,18 @@ def hh_client(settings: Settings, mode: str = "application") -> HHClient:
     hh = settings.hh
     auth = HHAuth(TokenStore(hh.token_store), hh.client_id, hh.client_secret, mode=mode, redirect_uri=hh.redirect_uri)
     return HHClient.create(hh.api_url, hh.user_agent, auth, rate_limit=hh.rate_limit)
+
+
+def avito_client(settings: Settings) -> AvitoClient:
+    avito = settings.avito
+    auth = AvitoAuth(TokenStore(avito.token_store), avito.client_id, avito.client_secret)
+    return AvitoClient.create(
+        avito.api_url,
+        settings.hh.user_agent,
+        auth,
+        job_rate_limit=avito.job_rate_limit,
+        messenger_rate_limit=avito.messenger_rate_limit,
+    )
 
 
 def searches(settings: Settings, path: str | None = None) -> list[Search]:

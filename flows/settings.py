@@ -17,6 +17,11 @@ read the environment themselves.
 | HH_RATE_LIMIT             | requests per second to hh.ru (default 4)                       |
 | HH_TOKEN_STORE            | token store file (default JOBPIPE_HOME/hh_tokens.json)         |
 | JOBPIPE_SEARCHES          | TOML file with the searches (default: the bundled searches)   |
+| AVITO_API_URL             | https://api.avito.ru                                           |
+| AVITO_CLIENT_ID           | Avito client id (avito.ru/professionals/api)                   |
+| AVITO_CLIENT_SECRET       | Avito client secret                                            |
+| AVITO_JOB_RATE_LIMIT      | requests per second to Авито.Работа (default 8; Avito allows 10)|
+| AVITO_TOKEN_STORE         | token store file (default JOBPIPE_HOME/avito_tokens.json)      |
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_HH_API_URL = "https://api.hh.ru"
+DEFAULT_AVITO_API_URL = "https://api.avito.ru"
 DEFAULT_USER_AGENT = "jobpipe/0.1 (set HH_USER_AGENT to 'YourApp/1.0 (you@example.com)')"
 
 
@@ -56,11 +62,26 @@ class HHSettings:
 
 
 @dataclass(frozen=True)
+class AvitoSettings:
+    api_url: str = DEFAULT_AVITO_API_URL
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    job_rate_limit: float = 8.0
+    messenger_rate_limit: float = 8.0
+    token_store: Path = Path(".jobpipe/avito_tokens.json")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str | None = field(default=None, repr=False)
     allow_insecure_db: bool = False
     hh: HHSettings = field(default_factory=HHSettings)
+    avito: AvitoSettings = field(default_factory=AvitoSettings)
     searches_file: Path | None = None
 
 
@@ -68,16 +89,18 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        return float(env.get(name, default))
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of requests per second, got {env[name]!r}") from None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
     home = Path(env.get("JOBPIPE_HOME", ".jobpipe")).expanduser().resolve()
-    try:
-        rate = float(env.get("HH_RATE_LIMIT", "4"))
-    except ValueError as exc:
-        raise ConfigurationError(
-            f"HH_RATE_LIMIT must be a number of requests per second, got {env['HH_RATE_LIMIT']!r}"
-        ) from exc
+    rate = _number(env, "HH_RATE_LIMIT", 4.0)
     hh = HHSettings(
         api_url=env.get("HH_API_URL", DEFAULT_HH_API_URL).rstrip("/"),
         client_id=env.get("HH_CLIENT_ID") or None,
@@ -87,11 +110,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit=rate,
         token_store=Path(env.get("HH_TOKEN_STORE") or home / "hh_tokens.json").expanduser(),
     )
+    avito = AvitoSettings(
+        api_url=env.get("AVITO_API_URL", DEFAULT_AVITO_API_URL).rstrip("/"),
+        client_id=env.get("AVITO_CLIENT_ID") or None,
+        client_secret=env.get("AVITO_CLIENT_SECRET") or None,
+        job_rate_limit=_number(env, "AVITO_JOB_RATE_LIMIT", 8.0),
+        token_store=Path(env.get("AVITO_TOKEN_STORE") or home / "avito_tokens.json").expanduser(),
+    )
     searches = env.get("JOBPIPE_SEARCHES")
     return Settings(
         home=home,
         database_url=env.get("DATABASE_URL") or None,
         allow_insecure_db=_flag(env.get("JOBPIPE_ALLOW_INSECURE_DB")),
         hh=hh,
+        avito=avito,
         searches_file=Path(searches).expanduser() if searches else None,
     )

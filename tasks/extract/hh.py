@@ -108,6 +108,11 @@ def _token_error(status: int, body: dict) -> TokenRefused:
     return TokenRefused(f"hh.ru token endpoint: {error} ({description}); {hint}", status, body)
 
 
+def _is(pair: TokenPair, header: str | None) -> bool:
+    """Whether ``header`` is the Authorization value of ``pair``."""
+    return header is not None and header == f"Bearer {pair.access_token}"
+
+
 class HHAuth:
     """Supplies the Authorization header for one mode: ``application``, ``user`` or ``anonymous``.
 
@@ -137,17 +142,16 @@ class HHAuth:
         self.redirect_uri = redirect_uri
         self.clock = clock
         self.core: HttpCore | None = None  # set by HHClient
-        self._last_used: str | None = None
 
     # -- the header ---------------------------------------------------------------------------
-    def __call__(self, force_refresh: bool = False) -> str | None:
+    def __call__(self, rejected: str | None = None) -> str | None:
+        """The header value; ``rejected`` is the one the API just refused as expired (renew it)."""
         if self.mode == "anonymous":
             return None
         if self.mode == "application":
-            pair = self._application_token(force_refresh)
+            pair = self._application_token(rejected)
         else:
-            pair = self._user_token(force_refresh)
-        self._last_used = pair.access_token
+            pair = self._user_token(rejected)
         return f"Bearer {pair.access_token}"
 
     def _post_token(self, form: Mapping[str, str]) -> dict:
@@ -165,10 +169,10 @@ class HHAuth:
             )
         return self.client_id, self._secret
 
-    def _application_token(self, force_refresh: bool) -> TokenPair:
+    def _application_token(self, rejected: str | None) -> TokenPair:
         def change(current: TokenPair | None) -> TokenPair:
-            if current is not None and not (force_refresh and current.access_token == self._last_used):
-                return current
+            if current is not None and not _is(current, rejected):
+                return current  # valid, or already renewed by another thread or run
             client_id, secret = self._credentials()
             body = self._post_token(
                 {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
@@ -180,13 +184,13 @@ class HHAuth:
         assert pair is not None
         return pair
 
-    def _user_token(self, force_refresh: bool) -> TokenPair:
+    def _user_token(self, rejected: str | None) -> TokenPair:
         def change(current: TokenPair | None) -> TokenPair:
             if current is None:
                 raise StopRun("no hh.ru user token: authorize with `jobpipe auth hh --code CODE` first")
-            if force_refresh and current.access_token != self._last_used:
+            if rejected is not None and not _is(current, rejected):
                 return current  # another thread or run refreshed already: use its pair
-            if not (force_refresh or current.expired(self.clock())):
+            if rejected is None and not current.expired(self.clock()):
                 return current  # hh.ru refuses early refreshes; never try one
             if not current.refresh_token:
                 raise StopRun("the hh.ru user token expired and has no refresh token: authorize again")

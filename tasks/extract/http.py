@@ -62,6 +62,11 @@ class RateLimiter:
         self._tokens = float(self.burst)
         self._updated = clock()
 
+    def slow_down(self, factor: float = 0.75, floor: float = 0.5, unlimited_start: float = 4.0) -> None:
+        """The API said 429: send slower from now on (an unlimited limiter starts limiting)."""
+        with self._lock:
+            self.rate = unlimited_start if self.rate <= 0 else max(floor, self.rate * factor)
+
     def acquire(self) -> float:
         """Wait for a slot; return the seconds waited."""
         if self.rate <= 0:
@@ -153,8 +158,8 @@ class HttpCore:
         base_url: the API root, e.g. ``https://api.hh.ru``.
         user_agent: sent as ``User-Agent`` (and as any extra header names in ``ua_headers``).
         rate_limit: requests per second shared by all threads using this core.
-        auth: returns the ``Authorization`` header value, or None for anonymous calls;
-            called with ``force_refresh=True`` after the API refused a token as expired.
+        auth: returns the ``Authorization`` header value, or None for anonymous calls; called
+            with ``rejected=<the header the API refused as expired>`` to get a renewed one.
         errors: the source's error classification.
         timeout: (connect, read) seconds.
     """
@@ -204,6 +209,7 @@ class HttpCore:
         *,
         params: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
+        json_body: Any = None,
         authenticate: bool = True,
     ) -> Any:
         """Send one request with retries; return the decoded JSON body (None when empty).
@@ -214,20 +220,20 @@ class HttpCore:
         """
         url = self.base_url + path
         refreshed = False  # re-authenticate at most once per request
-        force_refresh = False
+        rejected: str | None = None
         attempt = 0
         while True:
             headers = {}
             if authenticate and self.auth is not None:
-                value = self.auth(force_refresh=force_refresh)
-                force_refresh = False
+                value = self.auth(rejected=rejected)
+                rejected = None
                 if value:
                     headers["Authorization"] = value
             self.stats.waited += self.limiter.acquire()
             self.stats.record(path if method == "GET" else f"{method} {path}")
             try:
                 response = self._session().request(
-                    method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                    method, url, params=params, data=data, json=json_body, headers=headers, timeout=self.timeout
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt + 1 >= self.retry.attempts:
@@ -240,6 +246,11 @@ class HttpCore:
                 continue
 
             body = _json_or_none(response)
+            if response.status_code == 429:
+                self.limiter.slow_down()
+                log.warning(
+                    "%s %s: 429 Too Many Requests, now at most %.1f requests/s", method, path, self.limiter.rate
+                )
             if response.status_code in RETRY_STATUSES:
                 if attempt + 1 >= self.retry.attempts:
                     raise ApiError(
@@ -255,7 +266,8 @@ class HttpCore:
             error = self.errors.classify(response, body)
             if isinstance(error, AuthExpired) and not refreshed and self.auth is not None:
                 log.info("%s %s: token expired, re-authenticating once", method, path)
-                refreshed = force_refresh = True
+                refreshed = True
+                rejected = headers.get("Authorization", "")
                 continue
             if error is not None:
                 raise error
