@@ -1,4 +1,4 @@
-"""The sandbox ASGI application: hh.ru routes at the root, shared state on ``app.state``."""
+"""The sandbox ASGI application: hh.ru routes at the root, Avito under ``/avito``, shared state on ``app.state``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount
 
-from sandbox import hh_routes
+from sandbox import avito_routes, hh_routes
 from sandbox.config import SandboxConfig
 from sandbox.hh_auth import HHAuth
 from sandbox.hh_data import Clock, HHWorld
@@ -29,14 +30,24 @@ def create_app(config: SandboxConfig | None = None, clock: Clock | None = None) 
 
     ``app.state`` holds ``config`` (read on every request, may be changed live), ``world``
     (:class:`~sandbox.hh_data.HHWorld`), ``auth`` (:class:`~sandbox.hh_auth.HHAuth`), ``stats``
-    (:class:`~sandbox.stats.RequestStats`) and ``hh`` (limiter and failure RNG). ``clock`` (POSIX
-    seconds) is shared by world and auth; both keep it as an attribute tests may replace.
+    (:class:`~sandbox.stats.RequestStats`, shared with Avito) and ``hh`` (limiter and failure RNG);
+    ``avito_app``, ``avito_world`` and ``avito_auth`` are the Avito sub-app (mounted at ``/avito``,
+    see :mod:`sandbox.avito_routes`) and its state. ``clock`` (POSIX seconds) is shared by the worlds
+    and auths; each keeps it as an attribute tests may replace.
     """
     config = config or SandboxConfig()
-    app = Starlette(routes=hh_routes.routes(), exception_handlers={HTTPException: _http_error})
+    stats = RequestStats()
+    avito_app = avito_routes.create_avito_app(config, stats, clock=clock)
+    app = Starlette(
+        routes=[*hh_routes.routes(), Mount(avito_routes.PREFIX, app=avito_app)],
+        exception_handlers={HTTPException: _http_error},
+    )
     app.state.config = config
     app.state.world = HHWorld(config.seed, config.vacancies, config.anchor, config.days, clock=clock)
     app.state.auth = HHAuth(config, clock=clock)
-    app.state.stats = RequestStats()
+    app.state.stats = stats
     app.state.hh = hh_routes.build_runtime(config)
+    app.state.avito_app = avito_app
+    app.state.avito_world = avito_app.state.world
+    app.state.avito_auth = avito_app.state.auth
     return app

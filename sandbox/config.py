@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sandbox.avito_config import AvitoConfig
+
 
 def start_of_current_hour() -> datetime:
     """The current UTC time truncated to the hour: the default anchor of the generated world."""
@@ -13,7 +15,8 @@ def start_of_current_hour() -> datetime:
 
 @dataclass
 class SandboxConfig:
-    """Everything that shapes the emulated hh.ru: the data world, limits, failures and OAuth client.
+    """Everything that shapes the emulated hh.ru (the data world, limits, failures and OAuth client)
+    and, in ``avito``, the emulated Avito API.
 
     The object is kept on ``app.state.config`` and read on every request, so a test may change
     ``rate_limit_rps``, ``retry_after``, ``fail_rate`` or ``captcha_anonymous`` on a running sandbox.
@@ -47,6 +50,8 @@ class SandboxConfig:
     """When True, ``GET /vacancies/{id}`` without a token answers 403 captcha_required."""
     archived_in_search: bool = False
     """hh.ru search returns only active vacancies; True also lists archived ones in /vacancies."""
+    avito: AvitoConfig = field(default_factory=AvitoConfig)
+    """The Avito emulator mounted at ``/avito`` (its own world, tokens, limits and faults)."""
 
     def __post_init__(self) -> None:
         if self.anchor.tzinfo is None:

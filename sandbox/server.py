@@ -12,6 +12,8 @@ import uvicorn
 from starlette.applications import Starlette
 
 from sandbox.app import create_app
+from sandbox.avito_auth import AvitoAuth
+from sandbox.avito_data import AvitoWorld
 from sandbox.config import SandboxConfig
 from sandbox.hh_auth import HHAuth
 from sandbox.hh_data import Clock, HHWorld
@@ -34,6 +36,11 @@ class RunningSandbox:
         return base_url(self.host, self.port)
 
     @property
+    def avito_url(self) -> str:
+        """Base URL of the Avito API, e.g. ``http://127.0.0.1:54321/avito`` (no trailing slash)."""
+        return self.url + "/avito"
+
+    @property
     def config(self) -> SandboxConfig:
         return self.app.state.config
 
@@ -46,13 +53,23 @@ class RunningSandbox:
         return self.app.state.auth
 
     @property
+    def avito_world(self) -> AvitoWorld:
+        return self.app.state.avito_world
+
+    @property
+    def avito_auth(self) -> AvitoAuth:
+        return self.app.state.avito_auth
+
+    @property
     def stats(self) -> RequestStats:
         return self.app.state.stats
 
     def set_clock(self, clock: Clock) -> None:
-        """Replace the time source of world and auth (POSIX seconds)."""
+        """Replace the time source of the hh.ru and Avito worlds and auths (POSIX seconds)."""
         self.world.clock = clock
         self.auth.clock = clock
+        self.avito_world.clock = clock
+        self.avito_auth.clock = clock
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask uvicorn to exit and wait for the thread."""

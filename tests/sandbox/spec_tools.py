@@ -1,8 +1,10 @@
-"""Helpers to check sandbox answers against the official hh.ru OpenAPI spec with openapi-core."""
+"""Helpers to check sandbox answers against the official hh.ru and Avito OpenAPI specs with openapi-core."""
 
 from __future__ import annotations
 
+import copy
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -27,12 +29,13 @@ def load_spec(path: Path) -> dict[str, Any]:
 
 
 class SpecRequest:
-    """openapi-core's request protocol for a sent ``requests`` request, re-homed on api.hh.ru."""
+    """openapi-core's request protocol for a sent ``requests`` request, re-homed on ``server``
+    (api.hh.ru by default) with ``path`` instead of the sent one when given."""
 
-    def __init__(self, prepared: requests.PreparedRequest):
+    def __init__(self, prepared: requests.PreparedRequest, server: str = SPEC_SERVER, path: str | None = None):
         parts = urlsplit(prepared.url or "")
-        self.host_url = SPEC_SERVER
-        self.path = parts.path
+        self.host_url = server
+        self.path = parts.path if path is None else path
         self.method = (prepared.method or "get").lower()
         self.parameters = RequestParameters(
             query=ImmutableMultiDict(parse_qsl(parts.query, keep_blank_values=True)),
@@ -124,3 +127,108 @@ GENERIC_ERROR_SCHEMA: dict[str, Any] = {
 def sample(shared: Path, name: str) -> Any:
     """A real payload from ``shared/hh-api/samples``."""
     return json.loads((shared / "hh-api" / "samples" / name).read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------------- Avito
+
+AVITO_SERVER = "https://api.avito.ru"
+AVITO_PREFIX = "/avito"
+"""Where the sandbox mounts the Avito API."""
+AVITO_SPECS = ("auth", "user", "messenger", "job")
+
+
+def normalize_avito_spec(raw: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an official Avito spec that openapi-core can load, with its two known defects fixed.
+
+    * Invisible characters in path keys: auth.json has ``/token``, ``/token\u200e`` and
+      ``/token\u200e\u200e`` (three grant types on one URL). Format characters are stripped; on a
+      collision the first operation (client_credentials ``getAccessToken``) is kept. Its 200 schema
+      has no ``additionalProperties: false``, so it also accepts the refresh-token answers.
+    * messenger.json's ``chat_types`` parameter is an array with the string default ``"u2i"``, which
+      openapi-spec-validator rejects; the default becomes ``["u2i"]``.
+    """
+    spec = copy.deepcopy(raw)
+    paths: dict[str, Any] = {}
+    for key, item in spec["paths"].items():
+        paths.setdefault("".join(ch for ch in key if unicodedata.category(ch) != "Cf"), item)
+    spec["paths"] = paths
+    chat_types = spec.get("components", {}).get("parameters", {}).get("chatTypes")
+    if chat_types is not None and chat_types["schema"].get("default") == "u2i":
+        chat_types["schema"]["default"] = ["u2i"]
+    return spec
+
+
+def load_avito_specs(directory: Path) -> dict[str, dict[str, Any]]:
+    """The four official specs (auth, user, messenger, job), normalized, keyed by name."""
+    return {
+        name: normalize_avito_spec(json.loads((directory / f"{name}.json").read_text(encoding="utf-8")))
+        for name in AVITO_SPECS
+    }
+
+
+def avito_reality(specs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The specs with the documented spec-vs-reality differences allowed (each one has a test showing
+    that the unpatched spec rejects the sandbox *and* the real or official payload the same way):
+
+    * messenger ``Chat``: item ids are typed int32 (``context.value.id``,
+      ``users[].public_user_profile.item_id``) but real ones exceed 2^31 (the real chat sample has
+      3364311913, the official application example vacancy 52282438230) -> int64;
+    * job ``Gender``: the enum is ``female|male|null`` but the official get_by_ids example says
+      ``"Мужской"`` -> the Russian words are allowed too;
+    * job ``Resume2.0.params``: ``driver_licence`` has the YAML-1.1 coerced enum ``[true, false]``
+      (no string can match), ``driver_licence_category`` lists lower-case letters and ``schedule``
+      codes (``fullDay``), while the official resume example has ``"Есть"``, ``["B", "C"]`` and
+      ``"Полный день"`` -> those three enums are dropped.
+    """
+    out = copy.deepcopy(specs)
+    chat = out["messenger"]["components"]["schemas"]["Chat"]["properties"]
+    chat["context"]["properties"]["value"]["properties"]["id"]["format"] = "int64"
+    profile = chat["users"]["items"]["properties"]["public_user_profile"]["properties"]
+    profile["item_id"]["format"] = "int64"
+    job = out["job"]["components"]["schemas"]
+    job["Gender"]["enum"] = [*job["Gender"]["enum"], "Мужской", "Женский"]
+    params = job["Resume2.0"]["properties"]["params"]["properties"]
+    for name in ("driver_licence", "schedule"):
+        params[name].pop("enum")
+    params["driver_licence_category"]["items"].pop("enum")
+    return out
+
+
+def avito_spec_for(path: str) -> str:
+    """Which spec describes a path (without the ``/avito`` prefix)."""
+    if path.startswith("/token"):
+        return "auth"
+    if path.startswith("/core/"):
+        return "user"
+    return "messenger" if path.startswith("/messenger/") else "job"
+
+
+def avito_spec_path(response: requests.Response) -> str:
+    """The request path as the spec spells it: ``/avito`` removed, ``/token/`` as ``/token``."""
+    path = urlsplit(response.request.url or "").path
+    assert path.startswith(AVITO_PREFIX + "/"), path
+    path = path[len(AVITO_PREFIX) :]
+    return "/token" if path == "/token/" else path
+
+
+def avito_response_errors(apis: dict[str, OpenAPI], response: requests.Response) -> list[str]:
+    """Everything openapi-core dislikes about a sandbox Avito answer, checked against its spec."""
+    path = avito_spec_path(response)
+    request = SpecRequest(response.request, AVITO_SERVER, path)
+    errors: list[str] = []
+    for exc in apis[avito_spec_for(path)].iter_response_errors(request, SpecResponse(response)):
+        errors.extend(_flatten(exc))
+    return errors
+
+
+def assert_avito_conforms(apis: dict[str, OpenAPI], response: requests.Response) -> None:
+    """Fail with a readable report unless the Avito spec accepts ``response``."""
+    errors = avito_response_errors(apis, response)
+    assert not errors, f"{response.request.method} {response.request.url} -> {response.status_code}\n" + "\n".join(
+        errors
+    )
+
+
+def avito_sample(shared: Path, name: str) -> Any:
+    """A payload from ``shared/avito-api/samples``."""
+    return json.loads((shared / "avito-api" / "samples" / name).read_text(encoding="utf-8"))
