@@ -44,7 +44,10 @@ class AuthExpired(ApiError):
 class RateLimiter:
     """A token bucket shared by every thread of a client: at most ``rate`` requests per second.
 
-    ``burst`` requests may go at once after an idle period; after that they are spaced out.
+    ``burst`` requests may go at once after an idle period; after that they are spaced out. When the
+    API answers 429 the rate drops (at most once per second, by ``slow_factor``); each success then
+    brings it back a little towards the configured rate, so a misjudged limit costs a few 429s,
+    not a storm and not a crawl.
     """
 
     def __init__(
@@ -53,19 +56,40 @@ class RateLimiter:
         burst: int = 1,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        slow_factor: float = 0.75,
+        floor: float = 0.5,
+        unlimited_start: float = 4.0,
     ):
+        self.target = rate
         self.rate = rate
         self.burst = max(1, burst)
+        self.slow_factor = slow_factor
+        self.floor = floor
+        self.unlimited_start = unlimited_start
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
         self._tokens = float(self.burst)
         self._updated = clock()
+        self._slowed_at = float("-inf")
 
-    def slow_down(self, factor: float = 0.75, floor: float = 0.5, unlimited_start: float = 4.0) -> None:
-        """The API said 429: send slower from now on (an unlimited limiter starts limiting)."""
+    def slow_down(self) -> None:
+        """The API said 429: send slower (an unlimited limiter starts limiting)."""
         with self._lock:
-            self.rate = unlimited_start if self.rate <= 0 else max(floor, self.rate * factor)
+            now = self._clock()
+            if now - self._slowed_at < 1.0:
+                return  # one 429 burst seen by several threads counts once
+            self._slowed_at = now
+            if self.rate <= 0:
+                self.target = self.rate = self.unlimited_start
+            else:
+                self.rate = max(self.floor, self.rate * self.slow_factor)
+
+    def recover(self) -> None:
+        """A request went through: move the rate back towards the configured one."""
+        if 0 < self.rate < self.target:
+            with self._lock:
+                self.rate = min(self.target, self.rate + max(0.05, (self.target - self.rate) * 0.05))
 
     def acquire(self) -> float:
         """Wait for a slot; return the seconds waited."""
@@ -263,6 +287,7 @@ class HttpCore:
                 attempt += 1
                 continue
 
+            self.limiter.recover()
             error = self.errors.classify(response, body)
             if isinstance(error, AuthExpired) and not refreshed and self.auth is not None:
                 log.info("%s %s: token expired, re-authenticating once", method, path)

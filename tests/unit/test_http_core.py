@@ -51,3 +51,24 @@ def test_retry_delays_grow_honour_retry_after_and_jitter():
         assert base * 0.5 <= delay <= base * 1.5
     assert all(policy.delay(0, 12.0, rng) >= 12.0 for _ in range(50))  # never before Retry-After
     assert policy.delay(20, None, rng) <= 30 * 1.5  # capped
+
+
+def test_429_slows_down_once_per_burst_then_recovers():
+    t = FakeTime()
+    limiter = RateLimiter(8.0, clock=t.clock, sleep=t.sleep)
+    for _ in range(5):  # five threads see the same 429 burst
+        limiter.slow_down()
+    assert limiter.rate == pytest.approx(6.0)
+    t.now += 1.5
+    limiter.slow_down()
+    assert limiter.rate == pytest.approx(4.5)
+    for _ in range(200):
+        limiter.recover()
+    assert limiter.rate == pytest.approx(8.0)
+
+
+def test_an_unlimited_limiter_starts_limiting_on_429():
+    t = FakeTime()
+    limiter = RateLimiter(0, clock=t.clock, sleep=t.sleep)
+    limiter.slow_down()
+    assert limiter.rate == 4.0
