@@ -20,7 +20,7 @@ read the environment themselves.
 | AVITO_API_URL             | https://api.avito.ru                                           |
 | AVITO_CLIENT_ID           | Avito client id (avito.ru/professionals/api)                   |
 | AVITO_CLIENT_SECRET       | Avito client secret                                            |
-| AVITO_JOB_RATE_LIMIT      | requests per second to Авито.Работа (default 8; Avito allows 10)|
+| AVITO_JOB_RATE_LIMIT      | requests per second to Авито.Работа (default 9; Avito allows 10)|
 | AVITO_TOKEN_STORE         | token store file (default JOBPIPE_HOME/avito_tokens.json)      |
 """
 
@@ -66,7 +66,7 @@ class AvitoSettings:
     api_url: str = DEFAULT_AVITO_API_URL
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
-    job_rate_limit: float = 8.0
+    job_rate_limit: float = 9.0
     messenger_rate_limit: float = 8.0
     token_store: Path = Path(".jobpipe/avito_tokens.json")
 
@@ -114,7 +114,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         api_url=env.get("AVITO_API_URL", DEFAULT_AVITO_API_URL).rstrip("/"),
         client_id=env.get("AVITO_CLIENT_ID") or None,
         client_secret=env.get("AVITO_CLIENT_SECRET") or None,
-        job_rate_limit=_number(env, "AVITO_JOB_RATE_LIMIT", 8.0),
+        job_rate_limit=_number(env, "AVITO_JOB_RATE_LIMIT", 9.0),
         token_store=Path(env.get("AVITO_TOKEN_STORE") or home / "avito_tokens.json").expanduser(),
     )
     searches = env.get("JOBPIPE_SEARCHES")

@@ -3,7 +3,7 @@
 A client uses ``<sandbox url>/avito`` as its base URL and the real paths below it. Every data route
 runs through the same gate, in this order:
 
-1. ``latency_ms`` of asyncio sleep (concurrent requests wait in parallel);
+1. the rate limit, counted at arrival, then ``latency_ms`` of asyncio sleep (in parallel);
 2. rate limit per client (bearer header, else remote address) and group: ``/job/...`` at
    ``job_rate_limit_rps``, ``/messenger/...`` at ``messenger_rate_limit_rps`` (0 = off), over a
    sliding 1-second window. A limited group answers ``X-RateLimit-Limit`` (per minute, rps × 60) and
@@ -157,20 +157,23 @@ async def _gate(request: Request, handler: Handler, data: bool, group: str | Non
     runtime: AvitoRuntime = request.app.state.runtime
     if not data:
         return await handler(request, Ctx(None))
-    if cfg.latency_ms > 0:
-        await asyncio.sleep(cfg.latency_ms / 1000)
+    # the limit is counted when the request arrives, as a real front does; the answer (429 or data)
+    # comes after the emulated latency either way
     rps = {"job": cfg.job_rate_limit_rps, "messenger": cfg.messenger_rate_limit_rps}.get(group or "", 0.0)
     limit_headers: dict[str, str] = {}
+    allowed = True
     if rps > 0:
         authorization = request.headers.get("authorization")
         who = f"token:{authorization}" if authorization else f"addr:{request.client.host if request.client else '?'}"
         allowed, remaining = runtime.limiter.hit(f"{group}:{who}", rps)
         limit_headers = {"X-RateLimit-Limit": str(int(rps * 60)), "X-RateLimit-Remaining": str(remaining)}
-        if not allowed:
-            headers = dict(limit_headers)
-            if cfg.retry_after is not None:
-                headers["Retry-After"] = str(cfg.retry_after)
-            return json_response(429, {"error": {"code": 429}}, headers)
+    if cfg.latency_ms > 0:
+        await asyncio.sleep(cfg.latency_ms / 1000)
+    if not allowed:
+        headers = dict(limit_headers)
+        if cfg.retry_after is not None:
+            headers["Retry-After"] = str(cfg.retry_after)
+        return json_response(429, {"error": {"code": 429}}, headers)
     response = await _checked(request, handler, cfg, runtime, tariff)
     response.headers.update(limit_headers)
     return response

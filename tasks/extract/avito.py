@@ -161,10 +161,8 @@ class AvitoClient:
         **core_options: Any,
     ) -> AvitoClient:
         def core(rate: float) -> HttpCore:
-            burst = max(1, int(rate)) if rate > 0 else 1
-            return HttpCore(
-                api_url, user_agent, rate_limit=rate, burst=burst, auth=auth, errors=AvitoErrors(), **core_options
-            )
+            # burst 1: Avito's sliding one-second window never sees more than ``rate`` requests
+            return HttpCore(api_url, user_agent, rate_limit=rate, auth=auth, errors=AvitoErrors(), **core_options)
 
         return cls(core(job_rate_limit), core(messenger_rate_limit), auth)
 

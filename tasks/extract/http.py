@@ -141,6 +141,7 @@ class CallStats:
     """How many requests a client made, by path and by outcome."""
 
     calls: Counter = field(default_factory=Counter)
+    statuses: Counter = field(default_factory=Counter)
     retries: int = 0
     waited: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -148,6 +149,10 @@ class CallStats:
     def record(self, path: str) -> None:
         with self._lock:
             self.calls[path] += 1
+
+    def outcome(self, status: int) -> None:
+        with self._lock:
+            self.statuses[status] += 1
 
     @property
     def total(self) -> int:
@@ -270,6 +275,7 @@ class HttpCore:
                 continue
 
             body = _json_or_none(response)
+            self.stats.outcome(response.status_code)
             if response.status_code == 429:
                 self.limiter.slow_down()
                 log.warning(

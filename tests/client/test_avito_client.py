@@ -117,6 +117,7 @@ def test_5xx_and_429_are_retried_without_losing_records(clock, tmp_path):
     with start(clock, fail_rate=0.2, job_rate_limit_rps=5) as sandbox:
         # the client believes in 8 requests/s, the emulator allows 5: 429s until the client slows down
         client = client_for(sandbox, TokenStore(tmp_path / "t.json"), rate=8)
+        client.job.retry = RetryPolicy(attempts=6, backoff=0.25, max_delay=4, jitter=0.3)  # as in production
         ids = [a["id"] for a in client.application_ids(date(2000, 1, 1))]
         assert len(ids) == len(set(ids)) == len(sandbox.avito_world.applications())
         apps = client.applications(ids)
@@ -129,14 +130,12 @@ def test_5xx_and_429_are_retried_without_losing_records(clock, tmp_path):
 
 def test_job_limiter_keeps_under_the_limit_at_full_speed(clock, tmp_path):
     with start(clock, job_rate_limit_rps=10) as sandbox:
-        client = client_for(sandbox, TokenStore(tmp_path / "t.json"), rate=8)
+        client = client_for(sandbox, TokenStore(tmp_path / "t.json"), rate=9)
         apps = client.applications([a["id"] for a in client.application_ids(date(2000, 1, 1))])
         resume_ids = [str(a["applicant"]["resume_id"]) for a in apps if a["applicant"].get("resume_id")][:30]
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda ids: client.resumes(ids, workers=4), [resume_ids[:15], resume_ids[15:]]))
-        # the in-process emulator shares the GIL with the client, so arrivals bunch a little:
-        # a handful at most, never a storm
-        assert sandbox.stats.count(status=429) <= 8
+        assert sandbox.stats.count(status=429) <= 2  # a stray one at most, never a storm
 
 
 @pytest.mark.parametrize("envelope", ["object", "array"])

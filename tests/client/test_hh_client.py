@@ -189,6 +189,8 @@ def test_captcha_stops_the_run_with_instructions(sandbox, tmp_path):
 def test_retries_502_and_429_until_success(sandbox, tmp_path):
     sandbox.config.fail_rate = 0.3
     client = client_for(sandbox, TokenStore(tmp_path / "t.json"), "application")
+    # 30% failures: ten attempts make "all ten failed" a one-in-a-million event per request
+    client.core.retry = RetryPolicy(attempts=10, backoff=0.01, max_delay=0.2, jitter=0.2)
     ids = sandbox.world.ids()[:40]
     details = client.vacancies(ids, workers=4)
     assert all(details[i]["id"] == i for i in ids)
