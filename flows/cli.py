@@ -2,6 +2,8 @@
 
 jobpipe run daily --sandbox          the daily flow against the bundled emulator
 jobpipe run hh-vacancies             only the hh.ru vacancies flow
+jobpipe run avito-candidates         only the Avito candidates flow
+jobpipe export avito --out F.xlsx    the recruiter's workbook of candidates
 jobpipe auth hh --code CODE          exchange an hh.ru authorization code for a token pair
 jobpipe sandbox --port 8765          serve the emulator for manual runs
 jobpipe db url | migrate | stop      the database in use
@@ -31,6 +33,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         from flows.daily import daily
 
         daily(lookback_days=args.lookback_days, **common)
+    elif args.flow == "avito-candidates":
+        from flows.avito_candidates import avito_candidates
+
+        common.pop("searches_file")
+        print(json.dumps(avito_candidates(**common), indent=1, default=str))
     else:
         from flows.hh_vacancies import hh_vacancies
 
@@ -92,6 +99,20 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from flows import runtime
+    from flows.settings import load_settings
+    from tasks.export import export_workbook
+
+    engine = runtime.database(load_settings())
+    rows = export_workbook(engine, Path(args.out))
+    engine.dispose()
+    print(f"{args.out}: {rows['candidates']} candidates, analytics of {rows['analytics'] - 1} vacancies")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
@@ -124,7 +145,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a flow now (no Prefect server needed)")
-    run.add_argument("flow", choices=["daily", "hh-vacancies"])
+    run.add_argument("flow", choices=["daily", "hh-vacancies", "avito-candidates"])
     run.add_argument("--sandbox", action="store_true", help="use the bundled emulator instead of the real APIs")
     run.add_argument("--sandbox-url", help="an emulator that is already running (jobpipe sandbox)")
     run.add_argument("--searches", help="TOML file of hh.ru searches")
@@ -138,13 +159,18 @@ def parser() -> argparse.ArgumentParser:
     auth.add_argument("--sandbox-url", help="exchange against a running emulator")
     auth.set_defaults(func=cmd_auth)
 
-    sb = sub.add_parser("sandbox", help="serve the hh.ru emulator (options: jobpipe sandbox -- --help)")
+    sb = sub.add_parser("sandbox", help="serve the hh.ru and Avito emulator (options: jobpipe sandbox -- --help)")
     sb.add_argument("rest", nargs=argparse.REMAINDER)
     sb.set_defaults(func=cmd_sandbox)
 
     db = sub.add_parser("db", help="the database jobpipe uses")
     db.add_argument("action", choices=["url", "migrate", "stop"])
     db.set_defaults(func=cmd_db)
+
+    export = sub.add_parser("export", help="write a workbook for Excel")
+    export.add_argument("what", choices=["avito"])
+    export.add_argument("--out", default="candidates.xlsx")
+    export.set_defaults(func=cmd_export)
 
     report = sub.add_parser("report", help="the newest run's summary")
     report.set_defaults(func=cmd_report)
