@@ -252,8 +252,15 @@ quarantine = Table(
     Column("rule", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("payload", JSONB, nullable=True),
+    # the raw record's meta (search_hash, detail_fetched_at, ...) and fetch time: what re-processing
+    # needs to rebuild the record as the extractor made it
+    Column("meta", JSONB, nullable=True),
+    _tstz("fetched_at", BOOK, nullable=True),
     _tstz("quarantined_at", BOOK, nullable=False, server_default=func.now()),
+    # set when a re-processing run checked the record again and it still failed (rule and reason updated)
+    _tstz("reprocessed_at", BOOK, nullable=True),
     Index(None, "entity", "record_id"),
+    Index(None, "entity", "rule"),
 )
 
 # One row per flow run: what was extracted, loaded and quarantined, per entity.

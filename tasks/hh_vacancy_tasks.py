@@ -7,12 +7,14 @@ cannot hash, so caching is off (``NO_CACHE``).
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
+from schemas.expectations import Thresholds
 from schemas.records import RawRecord
 from schemas.tables import employers, vacancies
 from tasks.extract.hh import HHClient
@@ -29,6 +31,16 @@ from tasks.extract.hh_search import (
 )
 from tasks.extract.http import StopRun
 from tasks.load import LoadResult, load_batch, stored_hashes
+from tasks.quality import (
+    RawChecked,
+    VacancyChecks,
+    check_raw_vacancies,
+    complete_vacancy_checks,
+    db_lookup,
+    enforce_vacancy_batch,
+    enforce_volume,
+    previous_count,
+)
 from tasks.transform.vacancy import VacancyBatch, transform_vacancies
 
 
@@ -85,9 +97,42 @@ def extract_window(
     return with_details(changed, details, datetime.now().astimezone()), unchanged, len(items)
 
 
+@task(name="hh-volume-check", cache_policy=NO_CACHE)
+def volume_check(engine: Engine, stream: str, found: int, since: datetime, until: datetime, thresholds: Thresholds):
+    """Refuse a search that finds nothing where its previous run's rate predicts many (before any load)."""
+    enforce_volume(stream, found, since, until, previous_count(engine, stream), thresholds)
+
+
+@task(name="hh-raw-checks", cache_policy=NO_CACHE)
+def raw_checks(records: list[RawRecord]) -> RawChecked:
+    """Ids present, required keys present and typed: failing records leave for the quarantine."""
+    return check_raw_vacancies(records)
+
+
 @task(name="hh-transform", cache_policy=NO_CACHE)
 def transform(records: list[RawRecord], rates: dict[str, float]) -> VacancyBatch:
     return transform_vacancies(records, rates)
+
+
+@task(name="hh-clean-checks", cache_policy=NO_CACHE)
+def clean_checks(
+    engine: Engine, raw: RawChecked, batch: VacancyBatch, rates: dict[str, float], what: str, thresholds: Thresholds
+) -> VacancyChecks:
+    """Clean and pre-load checks, then the batch-level rules: a clearly broken batch raises
+    :class:`~tasks.quality.BatchRejected` here, before anything of it is written."""
+    checks = complete_vacancy_checks(raw, batch, rates, db_lookup(engine))
+    stages = Counter(r.stage for r in checks.batch.rejections)
+    get_run_logger().info(
+        "%s: %d records checked, %d to load, %d rejected %s; checks took %.2fs",
+        what,
+        checks.checked,
+        len(checks.batch.vacancies),
+        checks.rejected,
+        dict(stages),
+        checks.seconds(),
+    )
+    enforce_vacancy_batch(what, checks, thresholds)
+    return checks
 
 
 @task(name="hh-load", cache_policy=NO_CACHE)

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Engine,
     MetaData,
     Table,
+    bindparam,
     func,
     insert,
     literal,
@@ -37,7 +38,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from schemas.records import Rejection
-from schemas.tables import data_columns, key_columns, quarantine, sync_cursors
+from schemas.tables import data_columns, key_columns, quarantine, status_history, sync_cursors
 
 HASH_EXCLUDED = frozenset({"detail_fetched_at"})  # when we looked is not what the row says
 
@@ -58,6 +59,9 @@ class LoadResult:
     tables: dict[str, TableCounts] = field(default_factory=dict)
     quarantined: int = 0
     seen_again: int = 0  # rows not re-sent because the source said they had not changed
+    released: int = 0  # quarantine rows deleted: their records loaded on re-processing
+    requarantined: int = 0  # quarantine rows updated: their records failed again on re-processing
+    status_changes: int = 0  # rows added to status_history
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -206,10 +210,33 @@ def quarantine_records(conn: Connection, rejections: Sequence[Rejection], run_id
             "rule": r.rule,
             "reason": r.reason,
             "payload": orjson.loads(to_json(r.record.payload)),
+            "meta": orjson.loads(to_json(r.record.meta)) if r.record.meta else None,
+            "fetched_at": r.record.fetched_at if isinstance(r.record.fetched_at, datetime) else None,
         }
         for r in rejections
     ]
     conn.execute(insert(quarantine), rows)
+    return len(rows)
+
+
+def release_quarantined(conn: Connection, ids: Sequence[int]) -> int:
+    """Delete quarantine rows whose records have now loaded (re-processing)."""
+    if not ids:
+        return 0
+    return conn.execute(quarantine.delete().where(quarantine.c.id.in_(list(ids)))).rowcount or 0
+
+
+def requarantine(conn: Connection, rejections: Sequence[tuple[int, Rejection]], at: datetime) -> int:
+    """Update quarantine rows whose records failed again (re-processing): stage, rule, reason."""
+    if not rejections:
+        return 0
+    statement = (
+        quarantine.update()
+        .where(quarantine.c.id == bindparam("qid"))
+        .values(stage=bindparam("q_stage"), rule=bindparam("q_rule"), reason=bindparam("q_reason"), reprocessed_at=at)
+    )
+    rows = [{"qid": qid, "q_stage": r.stage, "q_rule": r.rule, "q_reason": r.reason} for qid, r in rejections]
+    conn.execute(statement, rows)
     return len(rows)
 
 
@@ -233,19 +260,65 @@ def read_cursor(engine: Engine, stream: str) -> datetime | None:
         return conn.execute(select(sync_cursors.c.position).where(sync_cursors.c.stream == stream)).scalar_one_or_none()
 
 
+def stored_values(engine: Engine, table: Table, column: str, ids: Sequence[Any], *where: Any) -> dict[Any, Any]:
+    """``{key: value of column}`` for the given keys that ``table`` holds (and that match ``where``)."""
+    if not ids:
+        return {}
+    (key,) = key_columns(table)
+    query = select(table.c[key], table.c[column]).where(table.c[key].in_(list(ids)), *where)
+    with engine.connect() as conn:
+        return {k: v for k, v in conn.execute(query)}
+
+
 def stored_hashes(engine: Engine, table: Table, hash_column: str, ids: Sequence[str]) -> dict[str, str]:
     """``{id: stored hash}`` for the ids already in ``table`` whose ``hash_column`` is usable.
 
     For vacancies a row whose details were never fetched counts as absent, so they are fetched.
     """
-    if not ids:
-        return {}
-    (key,) = key_columns(table)
-    query = select(table.c[key], table.c[hash_column]).where(table.c[key].in_(list(ids)))
-    if "detail_fetched_at" in table.c:
-        query = query.where(table.c.detail_fetched_at.is_not(None))
-    with engine.connect() as conn:
-        return {k: v for k, v in conn.execute(query)}
+    where = [table.c.detail_fetched_at.is_not(None)] if "detail_fetched_at" in table.c else []
+    return stored_values(engine, table, hash_column, ids, *where)
+
+
+def record_status_changes(conn: Connection, history: pd.DataFrame, run_id: str, observed_at: datetime) -> int:
+    """Append to ``status_history`` the rows whose state differs from the record's latest one.
+
+    ``history`` has columns source, entity, record_id, state, status, changed_at. Re-running the
+    same day (same states) adds nothing; a state changing on two days leaves two rows.
+    """
+    if history.empty:
+        return 0
+    columns = ["source", "entity", "record_id", "state", "status", "changed_at"]
+    stage = _staging(conn, status_history, columns)
+    plain = [_plain(history[c]) for c in columns]
+    _copy(conn, stage, columns, (list(row) for row in zip(*plain, strict=True)))
+    latest = (
+        select(status_history.c.state)
+        .where(
+            status_history.c.source == stage.c.source,
+            status_history.c.entity == stage.c.entity,
+            status_history.c.record_id == stage.c.record_id,
+        )
+        .order_by(status_history.c.observed_at.desc(), status_history.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    changed = (
+        select(*[stage.c[c] for c in columns], literal(observed_at), literal(run_id))
+        .where(
+            ~select(status_history.c.id)
+            .where(
+                status_history.c.source == stage.c.source,
+                status_history.c.entity == stage.c.entity,
+                status_history.c.record_id == stage.c.record_id,
+            )
+            .exists()
+            | latest.is_distinct_from(stage.c.state)
+        )
+        .ext(distinct_on(stage.c.source, stage.c.entity, stage.c.record_id))
+        .order_by(stage.c.source, stage.c.entity, stage.c.record_id, stage.c.changed_at.desc())
+    )
+    statement = insert(status_history).from_select([*columns, "observed_at", "run_id"], changed)
+    return len(conn.execute(statement.returning(status_history.c.id)).all())
 
 
 def load_batch(
@@ -257,9 +330,17 @@ def load_batch(
     seen_at: datetime,
     seen_again: Mapping[Table, Sequence[str]] | None = None,
     cursor: tuple[str, datetime] | None = None,
+    cursors: Sequence[tuple[str, datetime]] = (),
+    history: pd.DataFrame | None = None,
+    release: Sequence[int] = (),
+    requarantined: Sequence[tuple[int, Rejection]] = (),
 ) -> LoadResult:
     """Load one batch in one transaction: tables in the given order (parents first), the
-    quarantine, rows seen again, and the cursor."""
+    quarantine, rows seen again, and the cursor.
+
+    Re-processing of quarantined records passes ``release`` (quarantine ids of the records that
+    load now: deleted) and ``requarantined`` (``(quarantine id, new rejection)`` of those that
+    fail again: updated in place), so the quarantine changes with the data or not at all."""
     result = LoadResult()
     with engine.begin() as conn:
         for table, frame in frames:
@@ -268,6 +349,10 @@ def load_batch(
             touch_seen(conn, table, ids, seen_at)
             result.seen_again += len(ids)
         result.quarantined = quarantine_records(conn, rejections, run_id)
-        if cursor is not None:
-            move_cursor(conn, cursor[0], cursor[1], run_id)
+        result.released = release_quarantined(conn, release)
+        result.requarantined = requarantine(conn, requarantined, seen_at)
+        if history is not None:
+            result.status_changes = record_status_changes(conn, history, run_id, seen_at)
+        for stream, position in [*([cursor] if cursor else []), *cursors]:
+            move_cursor(conn, stream, position, run_id)
     return result
