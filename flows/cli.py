@@ -4,6 +4,7 @@ jobpipe run daily --sandbox          the daily flow against the bundled emulator
 jobpipe run hh-vacancies             only the hh.ru vacancies flow
 jobpipe run avito-candidates         only the Avito candidates flow
 jobpipe export avito --out F.xlsx    the recruiter's workbook of candidates
+jobpipe quarantine reprocess         retry quarantined records after a fix (--rule R)
 jobpipe auth hh --code CODE          exchange an hh.ru authorization code for a token pair
 jobpipe sandbox --port 8765          serve the emulator for manual runs
 jobpipe db url | migrate | stop      the database in use
@@ -99,6 +100,14 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    _prefect_defaults()
+    from flows.quarantine import reprocess_quarantine
+
+    reprocess_quarantine(rules=args.rule or None, sandbox=args.sandbox, sandbox_url=args.sandbox_url)
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -166,6 +175,13 @@ def parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="the database jobpipe uses")
     db.add_argument("action", choices=["url", "migrate", "stop"])
     db.set_defaults(func=cmd_db)
+
+    quar = sub.add_parser("quarantine", help="records that did not load")
+    quar.add_argument("action", choices=["reprocess"])
+    quar.add_argument("--rule", action="append", help="only records quarantined by this rule (repeatable)")
+    quar.add_argument("--sandbox", action="store_true", help="take currency rates from the emulator")
+    quar.add_argument("--sandbox-url", help="an emulator that is already running")
+    quar.set_defaults(func=cmd_quarantine)
 
     export = sub.add_parser("export", help="write a workbook for Excel")
     export.add_argument("what", choices=["avito"])
