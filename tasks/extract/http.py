@@ -73,10 +73,18 @@ class RateLimiter:
         self._updated = clock()
         self._slowed_at = float("-inf")
 
-    def slow_down(self) -> None:
-        """The API said 429: send slower (an unlimited limiter starts limiting)."""
+    def slow_down(self, announced: float | None = None) -> None:
+        """The API said 429: send slower (an unlimited limiter starts limiting).
+
+        ``announced`` is the API's own limit in requests per second, when it says (Avito's
+        ``X-RateLimit-Limit``): the rate then drops straight to 90% of it, for good.
+        """
         with self._lock:
             now = self._clock()
+            if announced and announced > 0 and (self.rate <= 0 or self.rate > announced * 0.9):
+                self.target = self.rate = announced * 0.9
+                self._slowed_at = now
+                return
             if now - self._slowed_at < 1.0:
                 return  # one 429 burst seen by several threads counts once
             self._slowed_at = now
@@ -170,6 +178,14 @@ def _retry_after(response: requests.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        return None
+
+
+def _announced_rate(response: requests.Response) -> float | None:
+    """Requests per second from ``X-RateLimit-Limit`` (Avito states it per minute)."""
+    try:
+        return float(response.headers["X-RateLimit-Limit"]) / 60.0
+    except (KeyError, ValueError):
         return None
 
 
@@ -277,7 +293,7 @@ class HttpCore:
             body = _json_or_none(response)
             self.stats.outcome(response.status_code)
             if response.status_code == 429:
-                self.limiter.slow_down()
+                self.limiter.slow_down(_announced_rate(response))
                 log.warning(
                     "%s %s: 429 Too Many Requests, now at most %.1f requests/s", method, path, self.limiter.rate
                 )

@@ -35,7 +35,7 @@ def count(engine, table, *where) -> int:
 
 def test_daily_harvests_every_match_then_a_rerun_writes_nothing(big_sandbox, jobpipe_env, engine, tmp_path):
     searches = write_searches(tmp_path, "python")
-    first = daily(sandbox_url=big_sandbox.url, searches_file=searches, lookback_days=31)
+    first = daily(sandbox_url=big_sandbox.url, searches_file=searches, lookback_days=31, sources=["hh"])
     (s1,) = first["hh_vacancies"]
     assert s1["found"] >= 10_000  # far beyond what one query can page through
     assert s1["extracted"] == s1["found"]
@@ -51,7 +51,7 @@ def test_daily_harvests_every_match_then_a_rerun_writes_nothing(big_sandbox, job
     assert n_detailed == len(loaded_ids)  # details fetched for every one
     assert count(engine, employers) > 0
 
-    second = daily(sandbox_url=big_sandbox.url, searches_file=searches)
+    second = daily(sandbox_url=big_sandbox.url, searches_file=searches, sources=["hh"])
     (s2,) = second["hh_vacancies"]
     print(
         f"\nAPI calls: first run {s1['api_calls']}, second run {s2['api_calls']}; "
@@ -74,7 +74,7 @@ def test_daily_harvests_every_match_then_a_rerun_writes_nothing(big_sandbox, job
 
 def test_new_and_changed_vacancies_are_picked_up_by_the_next_run(big_sandbox, jobpipe_env, engine, tmp_path):
     searches = write_searches(tmp_path, "python")
-    daily(sandbox_url=big_sandbox.url, searches_file=searches, lookback_days=3)
+    daily(sandbox_url=big_sandbox.url, searches_file=searches, lookback_days=3, sources=["hh"])
     with engine.connect() as conn:
         cursor = conn.execute(select(sync_cursors.c.position)).scalar_one()
         before = count(engine, vacancies)
@@ -86,7 +86,7 @@ def test_new_and_changed_vacancies_are_picked_up_by_the_next_run(big_sandbox, jo
         big_sandbox.world.update_vacancy(vid, name="Python developer (new)")
     big_sandbox.world.update_vacancy(some_id, salary_from=123456, salary_to=234567, published_at=moment)
 
-    (summary,) = daily(sandbox_url=big_sandbox.url, searches_file=searches)["hh_vacancies"]
+    (summary,) = daily(sandbox_url=big_sandbox.url, searches_file=searches, sources=["hh"])["hh_vacancies"]
     assert summary["inserted"] == 4
     assert summary["updated"] == 1
     assert count(engine, vacancies) == before + 4

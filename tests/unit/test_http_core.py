@@ -72,3 +72,13 @@ def test_an_unlimited_limiter_starts_limiting_on_429():
     limiter = RateLimiter(0, clock=t.clock, sleep=t.sleep)
     limiter.slow_down()
     assert limiter.rate == 4.0
+
+
+def test_an_announced_limit_sets_the_rate_at_once():
+    t = FakeTime()
+    limiter = RateLimiter(200.0, clock=t.clock, sleep=t.sleep)
+    limiter.slow_down(announced=10.0)  # X-RateLimit-Limit: 600 per minute
+    assert limiter.rate == pytest.approx(9.0)
+    for _ in range(100):
+        limiter.recover()
+    assert limiter.rate == pytest.approx(9.0)  # never back above what the API announced
