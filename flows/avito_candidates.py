@@ -17,6 +17,7 @@ from flows import runtime
 from flows.hh_vacancies import new_run_id
 from flows.settings import load_settings
 from flows.summary import EntitySummary
+from schemas.records import RawRecord
 from schemas.tables import avito_applications, avito_chats, avito_resumes
 from tasks import avito_tasks as t
 from tasks.extract.avito import PaymentRequired
@@ -139,15 +140,18 @@ def _run(settings, lookback_days: int, workers: int, run_id: str | None) -> dict
     except PaymentRequired as exc:
         notes.append(f"resumes skipped: {exc}")
 
+    raw = {
+        "chat": records("chat", chats, fetched_at, account_id=account),
+        "message": [
+            r for chat_id, page in messages.items() for r in records("message", page, fetched_at, chat_id=chat_id)
+        ],
+        "application": records("application", applications, fetched_at),
+    }
     batch: AvitoBatch = t.transform(
-        account,
-        records("chat", chats, fetched_at, account_id=account),
-        [r for chat_id, page in messages.items() for r in records("message", page, fetched_at, chat_id=chat_id)],
-        records("application", applications, fetched_at),
-        resumes,
-        fetched_at,
-        masked_before,
+        account, raw["chat"], raw["message"], raw["application"], resumes, fetched_at, masked_before
     )
+    raw["resume"] = [RawRecord("avito", "resume", rid, fetched_at, p) for rid, p in resumes.items() if p]
+    batch, outcomes = t.check(batch, raw)
     cursors = []
     if "applications" in done and new_apps_cursor:
         cursors.append(("avito:applications", new_apps_cursor))
@@ -171,6 +175,7 @@ def _run(settings, lookback_days: int, workers: int, run_id: str | None) -> dict
         "entities": [s.as_dict() for s in summary.values()],
         "notes": notes,
         "status_changes": result.status_changes,
+        "expectations": outcomes,
         "api_calls": client.calls,
     }
     for line in notes:

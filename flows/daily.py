@@ -13,7 +13,7 @@ from flows import runtime
 from flows.avito_candidates import avito_candidates
 from flows.hh_vacancies import hh_vacancies, new_run_id
 from flows.settings import ConfigurationError, Settings, load_settings
-from flows.summary import render_entities, render_markdown, render_quality
+from flows.summary import render_entities, render_expectations, render_markdown, render_quality
 from tasks.run_log import finish_run, start_run
 
 REPORT_KEY = "jobpipe-daily-report"
@@ -116,4 +116,6 @@ def render_report(report: dict[str, Any], status: str, sandbox: bool) -> str:
         markdown += "\n" + render_quality(report["hh_vacancies"])
     if report.get("avito"):
         markdown += "\n" + render_entities("Avito candidates", report["avito"]["entities"], report["avito"]["notes"])
+        if report["avito"].get("expectations"):
+            markdown += "\n" + render_expectations(report["avito"]["expectations"])
     return markdown

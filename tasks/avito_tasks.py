@@ -63,6 +63,16 @@ def transform(
     return transform_avito(account, chats, messages, applications, resumes, fetched_at, masked_before)
 
 
+@task(name="avito-clean-checks", cache_policy=NO_CACHE)
+def check(batch: AvitoBatch, records: dict[str, list[RawRecord]]) -> tuple[AvitoBatch, list[dict]]:
+    """Great Expectations clean suites per entity; failing rows leave the batch for the quarantine."""
+    from tasks.avito_quality import check_avito
+    from tasks.quality import merge_outcomes
+
+    checked, results = check_avito(batch, records)
+    return checked, merge_outcomes(*(r.expectations for r in results))
+
+
 @task(name="avito-load", cache_policy=NO_CACHE)
 def load(
     engine: Engine,

@@ -53,6 +53,11 @@ def test_every_record_is_accounted_for_and_a_rerun_is_cheap(avito_sandbox, jobpi
         if a.state not in {"new", "inprocess", "interview", "selected", "rejected", "archive"}
     ]
     assert count(engine, avito_applications, avito_applications.c.status == "unknown") == len(unknown)
+    # ... and flagged by the quality checks as a warning, with every other expectation met
+    outcomes = {(o["entity"], o["rule"]): o for o in first["expectations"]}
+    flagged = outcomes[("application", "unknown_status")]
+    assert flagged["severity"] == "warning" and flagged["unexpected_count"] == len(unknown) > 0
+    assert all(o["success"] for key, o in outcomes.items() if key != ("application", "unknown_status"))
     # candidates who opted out are masked everywhere
     with engine.connect() as conn:
         masked = conn.execute(select(avito_chats.c.candidate_name).where(avito_chats.c.parsing_allowed.is_(False)))
