@@ -11,39 +11,23 @@ database on 127.0.0.1:5432.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 import uuid
 from datetime import UTC, datetime
 
-import psycopg
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from sandbox.hh_data import HHWorld
-from schemas.records import RawRecord
+from bench.scratch import scratch_database, vacancy_records
 from schemas.tables import data_columns, employers, key_columns, metadata, vacancies
-from tasks.database import make_engine
-from tasks.extract.hh_search import search_hash
 from tasks.load import _plain, load_batch, to_json
-from tasks.migrate import upgrade
 from tasks.transform.vacancy import transform_vacancies
 
 RATES = {"RUR": 1.0, "USD": 0.0123, "EUR": 0.0106, "KZT": 6.2, "BYR": 0.0405, "UZS": 160.0}
 
 
 def make_batch(rows: int):
-    world = HHWorld(seed=3, size=rows, anchor=datetime(2026, 11, 1, tzinfo=UTC))
-    now = datetime.now(UTC)
-    records = []
-    for v in world.vacancies():
-        payload = world.detail(v, "http://sandbox")
-        records.append(
-            RawRecord(
-                "hh", "vacancy", v.id, now, payload, {"search_hash": search_hash(payload), "detail_fetched_at": now}
-            )
-        )
+    records = vacancy_records(rows)
     started = time.perf_counter()
     batch = transform_vacancies(records, RATES)
     return batch, time.perf_counter() - started
@@ -92,15 +76,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    admin = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    name = f"jobpipe_bench_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(
-        make_url(admin).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    )
-    try:
-        upgrade(engine)
+    with scratch_database() as engine:
         batch, transform_s = make_batch(args.rows)
         changed = batch.vacancies.copy()
         step = 100  # 1% of the rows change their salary
@@ -127,10 +103,6 @@ def main() -> None:
         for step_name, values in results.items():
             seconds = statistics.median(values)
             print(f"{step_name:<22}{seconds:>10.2f}{n / seconds:>12,.0f}{seconds / floor:>10.2f}")
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

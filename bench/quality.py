@@ -15,34 +15,15 @@ The database is ``$BENCH_DATABASE_URL``, else a scratch database on 127.0.0.1:54
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 import uuid
 from datetime import UTC, datetime
 
-import psycopg
-from sqlalchemy.engine import make_url
-
 from bench.load import RATES, empty_tables
-from sandbox.hh_data import HHWorld
-from schemas.records import RawRecord
+from bench.scratch import scratch_database, vacancy_records
 from schemas.tables import employers, vacancies
-from tasks.database import make_engine
-from tasks.extract.hh_search import search_hash
 from tasks.load import load_batch
-from tasks.migrate import upgrade
-
-
-def make_records(rows: int) -> list[RawRecord]:
-    world = HHWorld(seed=3, size=rows, anchor=datetime(2026, 11, 1, tzinfo=UTC))
-    now = datetime.now(UTC)
-    records = []
-    for v in world.vacancies():
-        payload = world.detail(v, "http://sandbox")
-        meta = {"search_hash": search_hash(payload), "detail_fetched_at": now}
-        records.append(RawRecord("hh", "vacancy", v.id, now, payload, meta))
-    return records
 
 
 def timed(fn, *args, **kwargs):
@@ -66,16 +47,8 @@ def main() -> None:
 
     from tasks.transform.vacancy import transform_vacancies
 
-    admin = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    name = f"jobpipe_bench_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(
-        make_url(admin).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-    )
-    try:
-        upgrade(engine)
-        records = make_records(args.rows)
+    with scratch_database() as engine:
+        records = vacancy_records(args.rows)
         lookup = q.db_lookup(engine)
         window = records[: args.window]
 
@@ -138,10 +111,6 @@ def main() -> None:
             f"per window of {len(window)}: checks {wc:.2f}s vs transform + load {wb:.2f}s ({wc / wb:.0%}); "
             f"one-off: GX import and context {gx_init:.1f}s, first window's checks {first_window:.2f}s"
         )
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
