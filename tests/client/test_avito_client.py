@@ -15,22 +15,9 @@ from tasks.extract.avito import APP_PAIR, AvitoAuth, AvitoClient, PaymentRequire
 from tasks.extract.avito_sync import harvest_chats
 from tasks.extract.http import RetryPolicy, StopRun
 from tasks.extract.tokens import TokenStore
+from tests.client.conftest import FAST_RETRY
 
 UA = "jobpipe-tests/1.0"
-FAST_RETRY = RetryPolicy(attempts=6, backoff=0.01, max_delay=0.5, jitter=0.2)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def start(clock, **avito):

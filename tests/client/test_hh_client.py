@@ -16,24 +16,9 @@ from sandbox.server import start_in_thread
 from tasks.extract.hh import APP_PAIR, USER_PAIR, HHAuth, HHClient, TokenRefused
 from tasks.extract.http import ApiError, RetryPolicy, StopRun
 from tasks.extract.tokens import TokenStore
+from tests.client.conftest import FAST_RETRY, Clock
 
 UA = "jobpipe-tests/1.0 (tests@example.com)"
-FAST_RETRY = RetryPolicy(attempts=6, backoff=0.01, max_delay=0.5, jitter=0.2)
-
-
-class Clock:
-    """One clock for the emulator and the client, so tokens expire without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
