@@ -11,8 +11,28 @@ from tasks.load import LoadResult
 from tasks.quality import ExpectationOutcome, merge_outcomes
 
 
+class Reconciled:
+    """extracted = loaded + quarantined, where loaded counts rows written, rows found identical and
+    rows not re-sent because the source said they had not changed."""
+
+    extracted: int
+    inserted: int
+    updated: int
+    unchanged: int
+    seen_again: int
+    quarantined: int
+
+    @property
+    def loaded(self) -> int:
+        return self.inserted + self.updated + self.unchanged + self.seen_again
+
+    @property
+    def balanced(self) -> bool:
+        return self.extracted == self.loaded + self.quarantined
+
+
 @dataclass
-class SearchSummary:
+class SearchSummary(Reconciled):
     search: str
     since: datetime
     until: datetime
@@ -56,14 +76,6 @@ class SearchSummary:
             self.employers_inserted += emp.inserted
             self.employers_updated += emp.updated
         self.quarantined += result.quarantined
-
-    @property
-    def loaded(self) -> int:
-        return self.inserted + self.updated + self.unchanged + self.seen_again
-
-    @property
-    def balanced(self) -> bool:
-        return self.extracted == self.loaded + self.quarantined
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -193,7 +205,7 @@ def _cell(value: Any) -> str:
 
 
 @dataclass
-class EntitySummary:
+class EntitySummary(Reconciled):
     """Counts of one entity of a run (Avito chats, messages, applications, resumes)."""
 
     entity: str
@@ -210,14 +222,6 @@ class EntitySummary:
             self.updated += counts.updated
             self.unchanged += counts.unchanged
         self.quarantined += quarantined
-
-    @property
-    def loaded(self) -> int:
-        return self.inserted + self.updated + self.unchanged + self.seen_again
-
-    @property
-    def balanced(self) -> bool:
-        return self.extracted == self.loaded + self.quarantined
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sandbox.avito_config import AvitoConfig
+from sandbox.oauth import TokenError
 
 Clock = Callable[[], float]
 _ALPHABET = string.ascii_letters + string.digits
@@ -35,19 +36,6 @@ SCOPE = "messenger:read,messenger:write,job:applications,job:cv,user:read"
 
 def _token(length: int = 22) -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(length))
-
-
-class TokenError(Exception):
-    """A ``POST /token`` refusal: HTTP status plus OAuth ``error``/``error_description``."""
-
-    def __init__(self, status: int, error: str, description: str):
-        super().__init__(f"{error}: {description}")
-        self.status = status
-        self.error = error
-        self.description = description
-
-    def body(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": self.description}
 
 
 class BearerError(Exception):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sandbox.config import SandboxConfig
+from sandbox.oauth import TokenError
 
 Clock = Callable[[], float]
 _ALPHABET = string.ascii_uppercase + string.digits
@@ -73,19 +74,6 @@ class Identity:
 
 
 ANONYMOUS = Identity("anonymous")
-
-
-class TokenError(Exception):
-    """A token endpoint refusal: HTTP status plus the RFC 6749 style ``error``/``error_description``."""
-
-    def __init__(self, status: int, error: str, description: str):
-        super().__init__(f"{error}: {description}")
-        self.status = status
-        self.error = error
-        self.description = description
-
-    def body(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": self.description}
 
 
 class BearerError(Exception):
