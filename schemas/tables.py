@@ -211,6 +211,49 @@ avito_resumes = Table(
     *_seen_columns(),
 )
 
+# hh.ru negotiations (отклики), one row per negotiation whatever the way it reached us:
+# ``origin`` employer (GET /negotiations per vacancy of the employer), applicant (the applicant API,
+# closed since 15 Dec 2025 but served to tokens that still have access) or manual (the applicant's
+# own CSV/XLSX of responses; its id is ``manual-<vacancy_id>``).
+hh_negotiations = Table(
+    "hh_negotiations",
+    metadata,
+    Column("negotiation_id", Text, primary_key=True, info=KEY),
+    Column("origin", Text, nullable=False, info=DATA),
+    # no foreign key: a negotiation may point at a vacancy the searches never loaded
+    Column("vacancy_id", Text, nullable=True, info=DATA),
+    Column("resume_id", Text, nullable=True, info=DATA),
+    # the source's own state id: employer_state.id, state.id, or the manual file's status label
+    Column("state", Text, nullable=True, info=DATA),
+    # canonical: applied, viewed, interview, offer, hired, rejected, archived, unknown
+    Column("status", Text, nullable=False, info=DATA),
+    _tstz("created_at", DATA, nullable=True),
+    _tstz("updated_at", DATA, nullable=True),
+    Column("has_updates", Boolean, nullable=True, info=DATA),
+    Column("viewed_by_opponent", Boolean, nullable=True, info=DATA),
+    Column("messages_count", Integer, nullable=True, info=DATA),
+    Column("note", Text, nullable=True, info=DATA),
+    Column("payload", JSONB, nullable=False, info=DATA),
+    *_seen_columns(),
+    Index(None, "vacancy_id"),
+)
+
+# Messages of hh.ru negotiations (a message with a state is a state change of its negotiation).
+hh_negotiation_messages = Table(
+    "hh_negotiation_messages",
+    metadata,
+    Column("message_id", Text, primary_key=True, info=KEY),
+    Column("negotiation_id", Text, nullable=False, info=DATA),
+    _tstz("created_at", DATA, nullable=True),
+    # applicant | employer
+    Column("author", Text, nullable=True, info=DATA),
+    Column("state", Text, nullable=True, info=DATA),
+    Column("text", Text, nullable=True, info=DATA),
+    Column("payload", JSONB, nullable=False, info=DATA),
+    *_seen_columns(),
+    Index(None, "negotiation_id"),
+)
+
 # Every observed status change of an application or a negotiation, with the source's own time
 # where it gives one: the time from applied to interview is computed from here.
 status_history = Table(
