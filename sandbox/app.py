@@ -8,10 +8,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 
-from sandbox import avito_routes, hh_routes
+from sandbox import avito_routes, hh_negotiation_routes, hh_routes
 from sandbox.config import SandboxConfig
+from sandbox.faults import FaultInjector, FaultMiddleware
 from sandbox.hh_auth import HHAuth
 from sandbox.hh_data import Clock, HHWorld
+from sandbox.hh_negotiations import NegotiationWorld
 from sandbox.stats import RequestStats
 
 
@@ -29,7 +31,8 @@ def create_app(config: SandboxConfig | None = None, clock: Clock | None = None) 
     """Build the emulator.
 
     ``app.state`` holds ``config`` (read on every request, may be changed live), ``world``
-    (:class:`~sandbox.hh_data.HHWorld`), ``auth`` (:class:`~sandbox.hh_auth.HHAuth`), ``stats``
+    (:class:`~sandbox.hh_data.HHWorld`), ``negotiations`` (:class:`~sandbox.hh_negotiations.NegotiationWorld`,
+    built on ``world``), ``auth`` (:class:`~sandbox.hh_auth.HHAuth`), ``stats``
     (:class:`~sandbox.stats.RequestStats`, shared with Avito) and ``hh`` (limiter and failure RNG);
     ``avito_app``, ``avito_world`` and ``avito_auth`` are the Avito sub-app (mounted at ``/avito``,
     see :mod:`sandbox.avito_routes`) and its state. ``clock`` (POSIX seconds) is shared by the worlds
@@ -39,15 +42,18 @@ def create_app(config: SandboxConfig | None = None, clock: Clock | None = None) 
     stats = RequestStats()
     avito_app = avito_routes.create_avito_app(config, stats, clock=clock)
     app = Starlette(
-        routes=[*hh_routes.routes(), Mount(avito_routes.PREFIX, app=avito_app)],
+        routes=[*hh_routes.routes(), *hh_negotiation_routes.routes(), Mount(avito_routes.PREFIX, app=avito_app)],
         exception_handlers={HTTPException: _http_error},
     )
     app.state.config = config
     app.state.world = HHWorld(config.seed, config.vacancies, config.anchor, config.days, clock=clock)
+    app.state.negotiations = NegotiationWorld.from_config(config, app.state.world, clock=clock)
     app.state.auth = HHAuth(config, clock=clock)
     app.state.stats = stats
     app.state.hh = hh_routes.build_runtime(config)
     app.state.avito_app = avito_app
     app.state.avito_world = avito_app.state.world
     app.state.avito_auth = avito_app.state.auth
+    app.state.faults = FaultInjector()  # counts what config.faults injected, per kind
+    app.add_middleware(FaultMiddleware)
     return app

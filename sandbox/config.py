@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sandbox.avito_config import AvitoConfig
+from sandbox.faults import FaultPlan
 
 
 def start_of_current_hour() -> datetime:
@@ -50,8 +51,22 @@ class SandboxConfig:
     """When True, ``GET /vacancies/{id}`` without a token answers 403 captcha_required."""
     archived_in_search: bool = False
     """hh.ru search returns only active vacancies; True also lists archived ones in /vacancies."""
+    latency_ms: int = 0
+    """Milliseconds each hh.ru API answer is delayed (an asyncio sleep: requests overlap); 0 = none."""
+    employer_vacancies: int = 8
+    """Active vacancies of the sandbox employer (taken from the vacancy world) that carry negotiations."""
+    employer_negotiations: int = 400
+    """Negotiations (отклики) spread over the employer's vacancies, created up to ``days`` before
+    ``anchor`` and a few days after it (so moving the clock reveals new ones and new states)."""
+    applicant_negotiations: int = 150
+    """Negotiations of the sandbox applicant, over random vacancies of the vacancy world."""
+    applicant_api_closed: bool = True
+    """hh.ru closed the applicant API on 15 Dec 2025: applicant tokens get 403 on ``/negotiations...``.
+    False serves the applicant negotiations as the last pre-closure spec describes them."""
     avito: AvitoConfig = field(default_factory=AvitoConfig)
     """The Avito emulator mounted at ``/avito`` (its own world, tokens, limits and faults)."""
+    faults: FaultPlan | None = None
+    """Faults injected in front of every route (see :mod:`sandbox.faults`); may be replaced live."""
 
     def __post_init__(self) -> None:
         if self.anchor.tzinfo is None:
@@ -60,3 +75,5 @@ class SandboxConfig:
             raise ValueError("vacancies must be >= 0 and days > 0")
         if not 0.0 <= self.fail_rate <= 1.0:
             raise ValueError("fail_rate must be within [0, 1]")
+        if min(self.employer_vacancies, self.employer_negotiations, self.applicant_negotiations) < 0:
+            raise ValueError("employer_vacancies, employer_negotiations and applicant_negotiations must be >= 0")

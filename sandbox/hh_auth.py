@@ -34,14 +34,26 @@ def _token(prefix: str) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(60))
 
 
+APPLICANT = "applicant"
+EMPLOYER = "employer"
+
+
 @dataclass(frozen=True, slots=True)
 class SandboxUser:
-    """The applicant every authorization code belongs to unless a test names another."""
+    """Whom an authorization code belongs to: the sandbox applicant unless a test names another.
+
+    ``role`` is ``applicant`` or ``employer``; an employer (a manager of one employer) also has
+    ``employer_id``, ``employer_name`` and ``manager_id`` (see :mod:`sandbox.hh_negotiations`).
+    """
 
     id: str = "100500"
     first_name: str = "Иван"
     last_name: str = "Песочный"
     email: str = "sandbox-user@example.com"
+    role: str = APPLICANT
+    employer_id: str | None = None
+    employer_name: str | None = None
+    manager_id: str | None = None
 
 
 @dataclass(slots=True)

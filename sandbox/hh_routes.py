@@ -6,7 +6,7 @@ Every API route runs through the same gate, in this order:
 2. ``User-Agent`` or ``HH-User-Agent`` must be present, else 400 ``bad_user_agent``/``unset``;
 3. rate limit per client (bearer token, else remote address) over a sliding 1-second window:
    429, with ``Retry-After`` when ``config.retry_after`` is set;
-4. on data routes (vacancies, vacancy, dictionaries, me) a 502 ``bad_gateway`` with probability
+4. on data routes (vacancies, vacancy, dictionaries, me, negotiations) a 502 ``bad_gateway`` with probability
    ``config.fail_rate`` from a seeded RNG (the token endpoints are spared so a client can always
    authenticate);
 5. the bearer token is checked (none = anonymous; unknown/expired/revoked = 403 ``oauth``);
@@ -18,6 +18,7 @@ windows partition the results exactly.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import re
@@ -34,7 +35,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from sandbox.config import SandboxConfig
-from sandbox.hh_auth import ANONYMOUS, BearerError, HHAuth, Identity, TokenError
+from sandbox.hh_auth import ANONYMOUS, APPLICANT, EMPLOYER, BearerError, HHAuth, Identity, SandboxUser, TokenError
 from sandbox.hh_data import MSK, HHWorld, SearchQuery, tokenize
 from sandbox.hh_dictionaries import AREA_BY_ID, CURRENCY_BY_CODE, area_with_descendants, dictionaries_payload, to_rur
 from sandbox.rate_limit import SlidingWindowLimiter
@@ -158,6 +159,8 @@ async def _gate(
         # The spec gives no body for 429 (get-vacancy declares it without content, get-vacancies not
         # at all); the common error envelope is used.
         return error_response(429, rid, [{"type": "too_many_requests"}], "Too Many Requests", headers)
+    if config.latency_ms > 0:  # counted at arrival, answered after the emulated network latency
+        await asyncio.sleep(config.latency_ms / 1000)
     if data and config.fail_rate > 0 and runtime.fail_rng.random() < config.fail_rate:
         return error_response(502, rid, [{"type": "bad_gateway"}], "Bad Gateway")
     identity = ANONYMOUS
@@ -404,13 +407,15 @@ async def get_dictionaries(request: Request, ctx: Ctx) -> Response:
 
 @hh_route("/me", ["GET"], data=True)
 async def get_me(request: Request, ctx: Ctx) -> Response:
-    """The profile behind the token: the sandbox applicant, or the application itself."""
+    """The profile behind the token: the application, the sandbox applicant or the employer's manager."""
     flags = {"is_admin": False, "is_employer": False, "is_employer_integration": False}
     if ctx.identity.kind == "application":
         return json_response(200, {"auth_type": "application", "is_application": True, "is_applicant": False, **flags})
     user = ctx.identity.user
     if ctx.identity.kind != "user" or user is None:
         return error_response(403, ctx.request_id, [{"type": "oauth", "value": "bad_authorization"}], "Forbidden")
+    if user.role == EMPLOYER:
+        return json_response(200, _employer_me(user, ctx.api_base))
     return json_response(
         200,
         {
@@ -431,6 +436,32 @@ async def get_me(request: Request, ctx: Ctx) -> Response:
             "negotiations_url": f"{ctx.api_base}/negotiations",
         },
     )
+
+
+def _employer_me(user: SandboxUser, api_base: str) -> dict[str, Any]:
+    """``GET /me`` of an employer's manager (``MeManagerProfile``)."""
+    return {
+        "auth_type": EMPLOYER,
+        "is_application": False,
+        "is_applicant": False,
+        "is_admin": False,
+        "is_employer": True,
+        "is_employer_integration": False,
+        "id": user.id,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "middle_name": None,
+        "email": user.email,
+        "phone": None,
+        "employer": {"id": user.employer_id, "name": user.employer_name, "manager_id": user.manager_id},
+        "manager": {
+            "id": user.manager_id,
+            "has_admin_rights": True,
+            "has_multiple_manager_accounts": False,
+            "is_main_contact_person": True,
+            "manager_settings_url": f"{api_base}/employers/{user.employer_id}/managers/{user.manager_id}/settings",
+        },
+    }
 
 
 # ---------------------------------------------------------------------- OAuth
@@ -476,8 +507,14 @@ async def oauth_authorize(request: Request) -> Response:
         response = json_response(400, {"error": "invalid_request", "error_description": "response_type must be code"})
     elif not auth.redirect_allowed(redirect_uri):
         response = json_response(400, {"error": "invalid_request", "error_description": "bad redirect url"})
+    elif params.get("login", APPLICANT) not in (APPLICANT, EMPLOYER):
+        response = json_response(
+            400, {"error": "invalid_request", "error_description": "login must be applicant or employer (sandbox only)"}
+        )
     else:
-        code = auth.issue_code(redirect_uri)
+        # ``login`` is sandbox-only: which sandbox user approves (applicant unless login=employer).
+        user = request.app.state.negotiations.user(params.get("login", APPLICANT))
+        code = auth.issue_code(redirect_uri, user)
         parts = urlsplit(redirect_uri)
         query = parse_qsl(parts.query, keep_blank_values=True) + [("code", code)]
         if params.get("state") is not None:

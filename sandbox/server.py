@@ -15,8 +15,10 @@ from sandbox.app import create_app
 from sandbox.avito_auth import AvitoAuth
 from sandbox.avito_data import AvitoWorld
 from sandbox.config import SandboxConfig
+from sandbox.faults import FaultInjector
 from sandbox.hh_auth import HHAuth
 from sandbox.hh_data import Clock, HHWorld
+from sandbox.hh_negotiations import NegotiationWorld
 from sandbox.stats import RequestStats
 
 
@@ -49,6 +51,10 @@ class RunningSandbox:
         return self.app.state.world
 
     @property
+    def negotiations(self) -> NegotiationWorld:
+        return self.app.state.negotiations
+
+    @property
     def auth(self) -> HHAuth:
         return self.app.state.auth
 
@@ -64,9 +70,15 @@ class RunningSandbox:
     def stats(self) -> RequestStats:
         return self.app.state.stats
 
+    @property
+    def faults(self) -> FaultInjector:
+        """Faults injected so far (``faults.injected`` counts them per kind)."""
+        return self.app.state.faults
+
     def set_clock(self, clock: Clock) -> None:
-        """Replace the time source of the hh.ru and Avito worlds and auths (POSIX seconds)."""
+        """Replace the time source of the hh.ru (vacancies, negotiations) and Avito worlds and auths (POSIX seconds)."""
         self.world.clock = clock
+        self.negotiations.clock = clock
         self.auth.clock = clock
         self.avito_world.clock = clock
         self.avito_auth.clock = clock
