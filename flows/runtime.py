@@ -9,13 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Engine
 
 from flows.settings import AvitoSettings, HHSettings, Settings
 from tasks.database import engine_for
 from tasks.extract.avito import AvitoAuth, AvitoClient
-from tasks.extract.hh import HHAuth, HHClient
+from tasks.extract.hh import USER_PAIR, HHAuth, HHClient
 from tasks.extract.hh_search import Search, load_searches
 from tasks.extract.tokens import TokenStore
 from tasks.migrate import upgrade
@@ -74,10 +75,62 @@ def database(settings: Settings) -> Engine:
     return engine
 
 
-def hh_client(settings: Settings, mode: str = "application") -> HHClient:
+def hh_client(settings: Settings, mode: str = "application", pair_key: str = USER_PAIR) -> HHClient:
     hh = settings.hh
-    auth = HHAuth(TokenStore(hh.token_store), hh.client_id, hh.client_secret, mode=mode, redirect_uri=hh.redirect_uri)
+    auth = HHAuth(
+        TokenStore(hh.token_store),
+        hh.client_id,
+        hh.client_secret,
+        mode=mode,
+        redirect_uri=hh.redirect_uri,
+        pair_key=pair_key,
+    )
     return HHClient.create(hh.api_url, hh.user_agent, auth, rate_limit=hh.rate_limit)
+
+
+def hh_accounts(settings: Settings) -> list[str]:
+    """The hh.ru user accounts authorized in the token store (``jobpipe auth hh``), by store key."""
+    store = TokenStore(settings.hh.token_store)
+    with store.locked():
+        keys = store.read_all()
+    return sorted(key for key in keys if key == USER_PAIR or key.startswith(USER_PAIR + ":"))
+
+
+SANDBOX_ACCOUNTS = {f"{USER_PAIR}:employer": "employer", f"{USER_PAIR}:applicant": "applicant"}
+"""The emulator's two users (a recruiter and an applicant), each under its own store key."""
+
+
+def _known_to(hh: HHSettings, access_token: str) -> bool:
+    """Whether the emulator knows this access token (valid or merely expired): a pair stored by an
+    earlier emulator process is unknown to a new one, and is replaced."""
+    import requests
+
+    answer = requests.get(
+        f"{hh.api_url}/me",
+        headers={"Authorization": f"Bearer {access_token}", "HH-User-Agent": hh.user_agent},
+        timeout=10,
+    )
+    return answer.status_code == 200 or "token_expired" in answer.text
+
+
+def authorize_sandbox_accounts(settings: Settings) -> list[str]:
+    """Authorize the emulator's employer and applicant users once, as a person would with
+    ``jobpipe auth hh`` (consent page, then the code exchange); returns their store keys."""
+    import requests
+
+    hh = settings.hh
+    store = TokenStore(hh.token_store)
+    for key, login in SANDBOX_ACCOUNTS.items():
+        pair = store.get(key)
+        if pair is not None and _known_to(hh, pair.access_token):
+            continue
+        query = {"response_type": "code", "client_id": hh.client_id, "redirect_uri": hh.redirect_uri, "login": login}
+        answer = requests.get(f"{hh.api_url}/oauth/authorize", params=query, allow_redirects=False, timeout=10)
+        code = parse_qs(urlsplit(answer.headers.get("Location", "")).query).get("code")
+        if answer.status_code != 302 or not code:
+            raise RuntimeError(f"the sandbox did not authorize its {login} user (HTTP {answer.status_code})")
+        hh_client(settings, mode="user", pair_key=key).core.auth.exchange_code(code[0])
+    return list(SANDBOX_ACCOUNTS)
 
 
 def avito_client(settings: Settings) -> AvitoClient:

@@ -47,6 +47,8 @@ from schemas.tables import (
     avito_resumes,
     data_columns,
     employers,
+    hh_negotiation_messages,
+    hh_negotiations,
     key_columns,
     vacancies,
 )
@@ -529,6 +531,27 @@ def avito_preload(entity: str) -> Suite | None:
         return None
     (key,) = key_columns(AVITO_TABLES[entity])
     return preload_suite(f"avito.{entity}.preload", entity, refs, id_column=key, source="avito")
+
+
+HH_NEGOTIATION_TABLES: dict[str, Table] = {
+    "negotiation": hh_negotiations,
+    "negotiation_message": hh_negotiation_messages,
+}
+"""hh.ru negotiation entity name (as in the raw records) -> its table."""
+
+
+def hh_negotiation_clean(entity: str) -> Suite:
+    """The clean suite of an hh.ru negotiation or message: the table's not-null and key rules; for
+    negotiations also the status vocabulary, as for Avito applications (``unknown`` is a WARNING)."""
+    table = HH_NEGOTIATION_TABLES[entity]
+    rules = table_rules(table)
+    if entity == "negotiation":
+        rules += [
+            in_set("status", status.CANONICAL_STATUSES, "bad_status", what="the canonical statuses"),
+            not_in_set("status", (status.UNKNOWN,), "unknown_status", severity=WARNING),
+        ]
+    (key,) = key_columns(table)
+    return Suite(f"hh.{entity}.clean", entity, CLEAN, tuple(rules), id_column=key, source="hh")
 
 
 @dataclass(frozen=True)

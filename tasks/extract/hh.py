@@ -122,6 +122,7 @@ class HHAuth:
             and the code exchange).
         mode: which token authorizes API calls.
         clock: UNIX time source; tests move it forward to expire tokens.
+        pair_key: where the user pair lives in the store (one key per authorized hh.ru account).
     """
 
     def __init__(
@@ -132,6 +133,7 @@ class HHAuth:
         mode: str = "application",
         redirect_uri: str | None = None,
         clock: Callable[[], float] = time.time,
+        pair_key: str = USER_PAIR,
     ):
         if mode not in ("application", "user", "anonymous"):
             raise ValueError(f"unknown hh.ru auth mode {mode!r}")
@@ -141,6 +143,7 @@ class HHAuth:
         self.mode = mode
         self.redirect_uri = redirect_uri
         self.clock = clock
+        self.pair_key = pair_key
         self.core: HttpCore | None = None  # set by HHClient
 
     # -- the header ---------------------------------------------------------------------------
@@ -198,7 +201,7 @@ class HHAuth:
             log.info("hh.ru: user token refreshed; the new pair is stored before use")
             return self._pair(body)
 
-        pair = self.store.update(USER_PAIR, change)
+        pair = self.store.update(self.pair_key, change)
         assert pair is not None
         return pair
 
@@ -223,8 +226,18 @@ class HHAuth:
             form["redirect_uri"] = self.redirect_uri
         with self.store.locked():
             pair = self._pair(self._post_token(form))
-            self.store.put(USER_PAIR, pair)
+            self.store.put(self.pair_key, pair)
         return pair
+
+
+def _path_of(url: str, base_url: str) -> str:
+    """The API path of ``url`` without its query: hh.ru hands out absolute URLs (its own host, or
+    the emulator's); the caller passes the query parameters itself."""
+    path = requests.utils.urlparse(url).path
+    base_path = requests.utils.urlparse(base_url).path.rstrip("/")
+    if base_path and path.startswith(base_path + "/"):
+        path = path[len(base_path) :]
+    return path
 
 
 class HHClient:
@@ -287,6 +300,32 @@ class HHClient:
 
     def dictionaries(self) -> dict:
         return self.core.get("/dictionaries")
+
+    # -- negotiations (user tokens) ----------------------------------------------------------
+    def me(self) -> dict:
+        """``GET /me``: who the user token speaks for (``is_employer``, ``employer.id``, ...)."""
+        return self.core.get("/me")
+
+    def employer_vacancies(self, employer_id: str, page: int = 0, per_page: int = 50) -> dict:
+        """One page of ``GET /employers/{employer_id}/vacancies/active`` (at most 50 per page)."""
+        return self.core.get(f"/employers/{employer_id}/vacancies/active", {"page": page, "per_page": per_page})
+
+    def negotiation_collections(self, vacancy_id: str) -> dict:
+        """``GET /negotiations?vacancy_id=``: the employer's collections of one vacancy."""
+        return self.core.get("/negotiations", {"vacancy_id": vacancy_id})
+
+    def collection_page(self, url: str, params: Mapping[str, Any]) -> dict:
+        """One page of a collection, by the ``url`` hh.ru gave for it; ``params`` carry vacancy_id and paging."""
+        return self.core.get(_path_of(url, self.core.base_url), params)
+
+    def applicant_negotiations(self, page: int = 0, per_page: int = MAX_PER_PAGE) -> dict:
+        """One page of the applicant's ``GET /negotiations``, newest update first (closed since 15 Dec 2025)."""
+        query = {"page": page, "per_page": per_page, "order_by": "updated_at", "order": "desc"}
+        return self.core.get("/negotiations", query)
+
+    def negotiation_messages(self, negotiation_id: str, page: int = 0, per_page: int = MAX_PER_PAGE) -> dict:
+        """One page of ``GET /negotiations/{nid}/messages`` (fetching them clears ``has_updates``)."""
+        return self.core.get(f"/negotiations/{negotiation_id}/messages", {"page": page, "per_page": per_page})
 
     def currency_rates(self) -> dict[str, float]:
         """Units of each currency per 1 RUR, from ``/dictionaries`` (RUR itself is 1)."""
