@@ -4,7 +4,8 @@ Every source vocabulary is a plain dict from the source's state id to a canonica
 table does not list (a new slug, a typo, None, a number) maps to ``unknown``: the record is kept, never
 dropped and never an exception, and the quality checks flag the ``unknown`` rows. Lookups ignore case
 and surrounding whitespace (the hh spec itself writes ``PHONE_INTERVIEW`` in its mail templates and
-``phone_interview`` elsewhere).
+``phone_interview`` elsewhere); runs of inner whitespace count as one space and ``ё`` as ``е`` (people
+type ``Выход  на работу`` and ``Отклонён``).
 
 Avito application ``state`` slugs (``GET /job/v1/applications/get_states``), :data:`AVITO_APPLICATION_STATES`
     ``new`` (Новый кандидат) -> applied, or viewed when ``is_viewed`` (below); ``inprocess`` (Может
@@ -37,6 +38,14 @@ hh.ru ``employer_state`` ids, :data:`HH_EMPLOYER_STATES`
     depends on the vacancy and the employer, so unlisted ids are expected and come out ``unknown``.
     ``discard_after_response`` and ``quick_discard_after_response`` are actions (they lead to
     ``discard_by_employer``), not states.
+
+The status labels of an applicant's own spreadsheet of responses (manual import), :data:`MANUAL_STATES`
+    the canonical names themselves (applied, viewed, ...), the hh.ru applicant ``state.id`` values
+    above, and the Russian labels people write: Отклик, Откликнулся/Откликнулась, Не просмотрен ->
+    applied; Просмотрен(о/а) -> viewed; Приглашение, Собеседование, Интервью, Тестовое (задание) ->
+    interview (a test assignment is a step of the selection, like hh's employer state ``assessment``);
+    Оффер, Предложение -> offer; Выход на работу, Принят(а) -> hired; Отказ, Отклонен(о/а) -> rejected;
+    Архив, В архиве -> archived. Any other label is ``unknown``: the row is loaded and counted as such.
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ from schemas.status import APPLIED, ARCHIVED, HIRED, INTERVIEW, OFFER, REJECTED,
 AVITO_APPLICATION = "avito_application"
 HH_APPLICANT = "hh_applicant"
 HH_EMPLOYER = "hh_employer"
+MANUAL = "manual"
 
 AVITO_APPLICATION_STATES: dict[str, str] = {
     "new": APPLIED,
@@ -99,10 +109,41 @@ HH_EMPLOYER_STATES: dict[str, str] = {
 }
 """hh.ru ``employer_state.id`` -> canonical status."""
 
+MANUAL_STATES: dict[str, str] = {
+    **{status: status for status in (APPLIED, VIEWED, INTERVIEW, OFFER, HIRED, REJECTED, ARCHIVED)},
+    **HH_APPLICANT_STATES,
+    "отклик": APPLIED,
+    "откликнулся": APPLIED,
+    "откликнулась": APPLIED,
+    "не просмотрен": APPLIED,
+    "просмотрен": VIEWED,
+    "просмотрено": VIEWED,
+    "просмотрена": VIEWED,
+    "приглашение": INTERVIEW,
+    "собеседование": INTERVIEW,
+    "интервью": INTERVIEW,
+    "тестовое": INTERVIEW,
+    "тестовое задание": INTERVIEW,
+    "оффер": OFFER,
+    "предложение": OFFER,
+    "выход на работу": HIRED,
+    "принят": HIRED,
+    "принята": HIRED,
+    "отказ": REJECTED,
+    "отклонен": REJECTED,
+    "отклонено": REJECTED,
+    "отклонена": REJECTED,
+    "архив": ARCHIVED,
+    "в архиве": ARCHIVED,
+}
+"""Status label of a manual responses file (lookup form: lower case, single spaces, ``е`` for ``ё``)
+-> canonical status."""
+
 VOCABULARIES: Mapping[str, Mapping[str, str]] = {
     AVITO_APPLICATION: AVITO_APPLICATION_STATES,
     HH_APPLICANT: HH_APPLICANT_STATES,
     HH_EMPLOYER: HH_EMPLOYER_STATES,
+    MANUAL: MANUAL_STATES,
 }
 """Source vocabulary name -> its mapping table."""
 
@@ -115,8 +156,9 @@ def _table(vocabulary: str) -> Mapping[str, str]:
 
 
 def _key(state: Any) -> str | None:
-    """The lookup form of a state: stripped and lower-cased; None for anything but a string."""
-    return state.strip().lower() if isinstance(state, str) else None
+    """The lookup form of a state: stripped, lower-cased, inner whitespace runs as one space, ``ё`` as
+    ``е``; None for anything but a string."""
+    return " ".join(state.split()).lower().replace("ё", "е") if isinstance(state, str) else None
 
 
 def _lookup(table: Mapping[str, str], state: Any) -> str:
@@ -141,7 +183,8 @@ def canonical_status(source_vocabulary: str, state: Any) -> str:
     """The canonical status of one source state.
 
     Args:
-        source_vocabulary: :data:`AVITO_APPLICATION`, :data:`HH_APPLICANT` or :data:`HH_EMPLOYER`.
+        source_vocabulary: :data:`AVITO_APPLICATION`, :data:`HH_APPLICANT`, :data:`HH_EMPLOYER` or
+            :data:`MANUAL`.
         state: the source's state id, as sent (any value: None, numbers and lists give ``unknown``).
 
     Returns:
