@@ -6,7 +6,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+
+from tasks.analytics import create_views, drop_views
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -24,4 +28,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         # two processes starting at once must not both create the tables
         conn.exec_driver_sql("select pg_advisory_xact_lock(7412001)")
         config.attributes["connection"] = conn
+        if _pending(conn, config, revision):
+            drop_views(conn)  # PostgreSQL refuses to alter or drop columns that views read
         command.upgrade(config, revision)
+        # the analytics views derive from the newest tables: (re)created by every upgrade to head
+        if revision == "head":
+            create_views(conn)
+
+
+def _pending(conn: Connection, config: Config, revision: str) -> bool:
+    """Whether the database is not at ``revision`` yet (a migration is about to run)."""
+    script = ScriptDirectory.from_config(config)
+    wanted = set(script.get_heads()) if revision == "head" else {script.get_revision(revision).revision}
+    return set(MigrationContext.configure(conn).get_current_heads()) != wanted
