@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from flows import runtime
 from flows.hh_vacancies import new_run_id
+from flows.hooks import notify_failure
 from flows.settings import load_settings
 from flows.summary import EntitySummary
 from schemas.records import RawRecord
@@ -33,7 +34,7 @@ def _unix(moment: datetime | None) -> int | None:
     return int((moment - OVERLAP).timestamp()) if moment else None
 
 
-@flow(name="avito-candidates")
+@flow(name="avito-candidates", on_failure=[notify_failure], on_crashed=[notify_failure])
 def avito_candidates(
     sandbox: bool = False,
     sandbox_url: str | None = None,

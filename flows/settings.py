@@ -22,11 +22,13 @@ read the environment themselves.
 | AVITO_CLIENT_SECRET       | Avito client secret                                            |
 | AVITO_JOB_RATE_LIMIT      | requests per second to Авито.Работа (default 9; Avito allows 10)|
 | AVITO_TOKEN_STORE         | token store file (default JOBPIPE_HOME/avito_tokens.json)      |
+| JOBPIPE_USE_BLOCKS        | 1: read Prefect Secret blocks; 0: never; unset: in deployments  |
+| JOBPIPE_NOTIFY_URL        | webhook called when a flow run fails (flows/hooks.py)          |
+| JOBPIPE_NOTIFY_BLOCK      | or: a Prefect notification block to notify instead             |
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,8 +99,12 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Read the settings from ``env`` (default: the process environment)."""
-    env = os.environ if env is None else env
+    """Read the settings from ``env`` (default: the process environment, with the Prefect Secret
+    blocks filled in where :mod:`flows.credentials` says: in deployed runs or with JOBPIPE_USE_BLOCKS=1)."""
+    if env is None:
+        from flows.credentials import process_env
+
+        env = process_env()
     home = Path(env.get("JOBPIPE_HOME", ".jobpipe")).expanduser().resolve()
     rate = _number(env, "HH_RATE_LIMIT", 4.0)
     hh = HHSettings(

@@ -19,6 +19,19 @@ from typing import Any
 
 from filelock import FileLock
 
+# store file -> a function that saves the store's JSON elsewhere (a Prefect Secret block); called
+# under the store's lock after every write, so a rotated pair reaches its origin before it is used
+_MIRRORS: dict[Path, Callable[[str], None]] = {}
+
+
+def mirror_writes(path: Path, save: Callable[[str], None] | None) -> None:
+    """Call ``save(json_text)`` after every write of the store file ``path`` (None: stop)."""
+    key = Path(path).expanduser().resolve()
+    if save is None:
+        _MIRRORS.pop(key, None)
+    else:
+        _MIRRORS[key] = save
+
 
 @dataclass(frozen=True)
 class TokenPair:
@@ -45,7 +58,7 @@ class TokenStore:
 
     def __init__(self, path: Path, lock_timeout: float = 60.0):
         self.path = Path(path)
-        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout, mode=0o600)
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -92,7 +105,15 @@ class TokenStore:
                 self._write_all(data)
             return new
 
-    def _write_all(self, data: dict[str, Any]) -> None:
+    def read_all(self) -> dict[str, Any]:
+        """Every entry of the store, as stored (hold :meth:`locked` around a read-change-write)."""
+        return self._read_all()
+
+    def write_all(self, data: dict[str, Any], mirror: bool = True) -> None:
+        """Replace the whole store (hold :meth:`locked`); ``mirror=False`` skips the write-back."""
+        self._write_all(data, mirror=mirror)
+
+    def _write_all(self, data: dict[str, Any], mirror: bool = True) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".tokens-", dir=self.path.parent)
         try:
             os.fchmod(fd, 0o600)
@@ -110,3 +131,6 @@ class TokenStore:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+        save = _MIRRORS.get(self.path.expanduser().resolve()) if mirror else None
+        if save is not None:
+            save(json.dumps(data))

@@ -57,3 +57,23 @@ def test_concurrent_processes_never_lose_an_update(tmp_path):
         w.join(60)
     assert all(w.exitcode == 0 for w in workers)
     assert TokenStore(path).get("counter").access_token == "100"
+
+
+def test_lock_file_is_private_too(tmp_path):
+    store = TokenStore(tmp_path / "tokens.json")
+    store.put("hh:app", TokenPair("A1"))
+    assert stat.S_IMODE((tmp_path / "tokens.json.lock").stat().st_mode) == 0o600
+
+
+def test_a_store_left_world_readable_is_tightened_on_the_next_write(tmp_path):
+    path = tmp_path / "tokens.json"
+    path.write_text('{"hh:app": {"access_token": "A0", "refresh_token": null, "expires_at": null}}', "utf-8")
+    path.chmod(0o644)
+    TokenStore(path).put("hh:app", TokenPair("A1"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert TokenStore(path).get("hh:app") == TokenPair("A1")
+
+
+def test_a_new_store_directory_is_private(tmp_path):
+    TokenStore(tmp_path / "home" / "tokens.json").put("hh:app", TokenPair("A1"))
+    assert stat.S_IMODE((tmp_path / "home").stat().st_mode) == 0o700
