@@ -6,7 +6,9 @@ The transforms themselves live in :mod:`.avito_chats` (chats and messages),
 
 * One Python pass reads every record with type checks (:class:`RecordPass`); a record that breaks a
   rule becomes one :class:`~schemas.records.Rejection` (stage ``transform``) with the rule's short
-  name, the first rule broken wins. Nothing raises out of a transform because of a record.
+  name, the first rule broken wins; a record whose payload or meta holds text PostgreSQL cannot
+  store (NUL, lone surrogates) is rejected as ``unstorable_text`` (:mod:`.storable`). Nothing raises
+  out of a transform because of a record.
 * Then vectorized pandas: timestamps are parsed for the whole batch and unparsable ones rejected;
   duplicates are settled (:meth:`RecordPass.reject_duplicates`): among the records that pass every
   other rule, the latest ``fetched_at`` wins (naive = UTC), on a tie the later one in the input; the
@@ -39,6 +41,8 @@ from sqlalchemy import DateTime, Integer, Numeric, Table
 from schemas.records import RawRecord, Rejection
 from schemas.tables import data_columns, key_columns
 from tasks.transform.employer import normalize_text
+from tasks.transform.storable import MAX_KEY_LENGTH, unstorable_text
+from tasks.transform.storable import RULE as UNSTORABLE
 from tasks.transform.vacancy import RecordError
 
 SOURCE = "avito"
@@ -140,6 +144,8 @@ def id_text(value: Any, what: str = "id") -> str:
         RecordError: ``missing_<what>`` when it is None or blank, ``bad_<what>`` for other types.
     """
     if isinstance(value, str):
+        if len(value) > MAX_KEY_LENGTH:
+            raise RecordError(f"bad_{what}", f"{what} is {len(value)} characters long, longer than any id")
         if value.strip():
             return value.strip()
     elif _is_int(value):
@@ -264,7 +270,10 @@ class RecordPass:
         positions: list[int] = []
         for pos, record in enumerate(records):
             try:
-                rows.append(read(record))
+                row = read(record)
+                if unstorable := unstorable_text(record.payload, record.meta):
+                    raise RecordError(UNSTORABLE, f"{unstorable}, which PostgreSQL cannot store")
+                rows.append(row)
             except RecordError as exc:
                 self.rejected[pos] = Rejection(record, stage=STAGE, rule=exc.rule, reason=exc.reason)
                 continue

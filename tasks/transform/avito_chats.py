@@ -80,6 +80,7 @@ from tasks.transform.avito import (
     unix_seconds,
     unix_timestamps,
 )
+from tasks.transform.storable import MAX_KEY_LENGTH
 
 CHAT_COLUMNS: tuple[str, ...] = table_columns(avito_chats)
 """Key + data columns of the ``avito_chats`` table, in declared order."""
@@ -136,6 +137,8 @@ def _chat_id(payload: dict[str, Any]) -> str:
         raise RecordError("bad_id", f"id is {value!r}, not a string")
     if not value or not value.strip():
         raise RecordError("missing_id", "the payload has no id")
+    if len(value) > MAX_KEY_LENGTH:
+        raise RecordError("bad_id", f"id is {len(value)} characters long, longer than any chat id")
     return value.strip()
 
 
@@ -286,6 +289,8 @@ def _message_chat_id(record: RawRecord) -> str:
         raise RecordError("bad_chat_id", f"chat_id is {value!r}, not a string")
     if not value or not value.strip():
         raise RecordError("missing_chat_id", "neither the meta nor the payload has a chat_id")
+    if len(value) > MAX_KEY_LENGTH:
+        raise RecordError("bad_chat_id", f"chat_id is {len(value)} characters long, longer than any chat id")
     return value.strip()
 
 

@@ -28,10 +28,11 @@ Rules (the first one broken wins):
 ``bad_meta``               ``meta`` or ``meta["contacts"]`` is not an object, or the contacts'
                            ``name`` / ``full_name`` are not text
 ``missing_id``             no ``id``; ``bad_id`` when it is not an integer or a string
-``bad_<field>``            a wrongly typed field: ``title``, ``salary`` (not a non-negative number),
-                           ``params``, ``address_details``, ``experience`` (not a non-negative
-                           integer), ``education``, ``age``, ``pol``, ``address``, ``is_active``,
-                           ``is_purchased``, ``url``
+``bad_<field>``            a wrongly typed field: ``title``, ``salary`` (not a non-negative number
+                           below :data:`SALARY_LIMIT`), ``params``, ``address_details``,
+                           ``experience`` (not a non-negative integer below
+                           :data:`EXPERIENCE_LIMIT`), ``education``, ``age`` (beyond the integer
+                           column), ``pol``, ``address``, ``is_active``, ``is_purchased``, ``url``
 ``bad_experience_list``    ``experience_list`` is not a list of jobs with ``YYYY-MM-DD`` dates, or a
                            job ends before it starts
 ``bad_fetched_at``         a current job (null ``work_finish``) while ``fetched_at`` is not a datetime
@@ -42,7 +43,6 @@ Rules (the first one broken wins):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -76,6 +76,12 @@ RESUME_COLUMNS: tuple[str, ...] = table_columns(avito_resumes)
 
 DAYS_PER_YEAR = 365.25
 EXPERIENCE_DECIMALS = 1
+SALARY_LIMIT = 10**12
+"""Salaries from this many roubles up do not fit the ``salary_rub`` column (numeric(14, 2)): rejected."""
+EXPERIENCE_LIMIT = 10_000
+"""Years of experience from this up do not fit ``experience_years`` (numeric(5, 1)): rejected."""
+AGE_LIMIT = 2**31
+"""Ages from this up do not fit the ``age`` column (integer): rejected."""
 
 
 @dataclass
@@ -129,18 +135,25 @@ def _experience(params: dict[str, Any], fetched_at: Any) -> float | None:
     years = params.get("experience")
     if years is None:
         return experience_years(_jobs(params, fetched_at))
-    if isinstance(years, int) and not isinstance(years, bool) and years >= 0:
+    if isinstance(years, int) and not isinstance(years, bool) and 0 <= years < EXPERIENCE_LIMIT:
         return float(years)
-    raise RecordError("bad_experience", f"params.experience is {years!r}, not a non-negative integer")
+    raise RecordError("bad_experience", f"params.experience is {years!r}, not a non-negative integer of years")
 
 
 def _salary(payload: dict[str, Any]) -> float | None:
     salary = payload.get("salary")
     if salary is None:
         return None
-    if isinstance(salary, int | float) and not isinstance(salary, bool) and math.isfinite(salary) and salary >= 0:
+    if isinstance(salary, int | float) and not isinstance(salary, bool) and 0 <= salary < SALARY_LIMIT:
         return float(salary)
-    raise RecordError("bad_salary", f"salary is {salary!r}, not a non-negative number")
+    raise RecordError("bad_salary", f"salary is {salary!r}, not a non-negative number below {SALARY_LIMIT:.0e}")
+
+
+def _age(params: dict[str, Any]) -> int | None:
+    age = optional_int(params, "age", where="params.")
+    if age is None or 0 <= age < AGE_LIMIT:
+        return age
+    raise RecordError("bad_age", f"params.age is {age!r}, not an age")
 
 
 def _candidate_name(record: RawRecord) -> str | None:
@@ -181,7 +194,7 @@ def _read_resume(record: RawRecord) -> dict[str, Any]:
         "experience_years": _experience(params, record.fetched_at),
         "location": _location(payload, params),
         "education": text_of(optional_text(params, "education", where="params.")),
-        "age": optional_int(params, "age", where="params."),
+        "age": _age(params),
         "gender": gender(optional_text(params, "pol", where="params.")),
         "is_active": optional_bool(payload, "is_active"),
         "is_purchased": optional_bool(payload, "is_purchased"),

@@ -88,15 +88,16 @@ def transform_avito(
     rejections += [
         Rejection(m, "transform", "chat_rejected", f"its chat {m.meta.get('chat_id')} was rejected") for m in orphaned
     ]
-    messages_frame = _mask_messages(message_batch.messages, masked)
+    messages_frame = message_batch.messages
     unknown_chat = ~messages_frame["chat_id"].isin(list(kept_chats))
     if unknown_chat.any():  # a message whose chat is not in this run's batch cannot be loaded before it
-        by_id = {m.record_id: m for m in messages}
-        for message_id, chat_id in messages_frame.loc[unknown_chat, ["message_id", "chat_id"]].itertuples(index=False):
-            record = by_id.get(message_id)
-            if record is not None:
-                rejections.append(Rejection(record, "transform", "chat_missing", f"chat {chat_id} is not in the batch"))
+        # the frame holds each record's own payload object (masking, which copies, comes after)
+        by_payload = {id(m.payload): m for m in messages}
+        for chat_id, payload in messages_frame.loc[unknown_chat, ["chat_id", "payload"]].itertuples(index=False):
+            record = by_payload[id(payload)]
+            rejections.append(Rejection(record, "transform", "chat_missing", f"chat {chat_id} is not in the batch"))
         messages_frame = messages_frame.loc[~unknown_chat].reset_index(drop=True)
+    messages_frame = _mask_messages(messages_frame, masked)
 
     application_batch = transform_applications(applications, masked_chat_ids=masked)
     rejections += application_batch.rejections

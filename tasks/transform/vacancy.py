@@ -11,6 +11,8 @@ fails the batch. Rules, the first one broken wins:
 ``bad_payload``            the payload is not an object
 ``bad_meta``               ``meta`` is not an object, ``meta["search_hash"]`` is not a non-empty
                            string or ``meta["detail_fetched_at"]`` is not a datetime or None
+``unstorable_text``        a string in the payload or meta holds a NUL character or a lone
+                           surrogate, which PostgreSQL cannot store (:mod:`.storable`)
 ``missing_id``             no ``id`` (or an empty one); ``bad_id`` when it is not a str or int
 ``missing_name``           no ``name`` or a blank one; ``bad_name`` when it is not a string
 ``missing_employer``       no ``employer``; ``bad_employer`` when it is malformed (not an object,
@@ -77,6 +79,8 @@ from tasks.transform.salary import (
     raw_salary_frame,
     unknown_currency_mask,
 )
+from tasks.transform.storable import MAX_KEY_LENGTH, unstorable_text
+from tasks.transform.storable import RULE as UNSTORABLE
 
 SOURCE = "hh"
 STAGE = "transform"
@@ -147,12 +151,20 @@ def _text(payload: dict[str, Any], key: str) -> str | None:
 def _id_text(value: Any) -> str | None:
     """An hh id (str, or int as sent by some mocks) as str; None when empty; ValueError otherwise."""
     if type(value) is str:  # the common case first: this runs several times per record
+        if len(value) > MAX_KEY_LENGTH:
+            raise ValueError(value)
         return value.strip() or None
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise ValueError(value)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for reasons."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _dict_id(payload: dict[str, Any], key: str) -> str | None:
@@ -252,11 +264,13 @@ def _flatten(record: RawRecord) -> tuple[tuple[Any, ...], tuple[Any, ...], dict[
     detail_fetched_at = meta.get("detail_fetched_at")
     if detail_fetched_at is not None and not isinstance(detail_fetched_at, datetime):
         raise RecordError("bad_meta", f"meta detail_fetched_at is {detail_fetched_at!r}, not a datetime")
+    if unstorable := unstorable_text(payload, meta):
+        raise RecordError(UNSTORABLE, f"{unstorable}, which PostgreSQL cannot store")
 
     try:
         vacancy_id = _id_text(payload.get("id"))
     except ValueError:
-        raise RecordError("bad_id", f"id is {payload.get('id')!r}, not a string") from None
+        raise RecordError("bad_id", f"id is {_short(payload.get('id'))}, not a string of an id") from None
     if vacancy_id is None:
         raise RecordError("missing_id", "the payload has no id")
 
