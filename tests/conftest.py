@@ -1,8 +1,9 @@
-"""Fixtures every test layer may use. Nothing here starts Prefect or a database."""
+"""Fixtures every test layer may use. Nothing here starts Prefect or a database unless a test asks."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,14 @@ def shared() -> Path:
     if not (path / "hh-api").is_dir():
         pytest.fail(f"reference data not found at {path}: clone next to ../shared or set JOBPIPE_SHARED_DIR")
     return path
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """One Prefect test harness per session (entering it costs about 12 s), for every layer that runs
+    flows (tests/flows, tests/faults); its API URL serves flow runs in subprocesses too."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield str(PREFECT_API_URL.value())

@@ -1,4 +1,4 @@
-"""One Prefect test harness per session (entering it costs about 12 s), and an environment that
+"""The session's Prefect harness for every flow test, and an environment that
 points jobpipe at the test database and a private home directory."""
 
 from __future__ import annotations
@@ -9,11 +9,9 @@ import pytest
 
 
 @pytest.fixture(scope="session", autouse=True)
-def prefect_harness() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+def prefect_harness(prefect_api: str) -> Iterator[None]:
+    """Every flow test runs against the session's one Prefect harness (tests/conftest.py)."""
+    yield
 
 
 @pytest.fixture(scope="session")
