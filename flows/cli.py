@@ -2,13 +2,17 @@
 
 jobpipe run daily --sandbox          the daily flow against the bundled emulator
 jobpipe run hh-vacancies             only the hh.ru vacancies flow
+jobpipe run hh-negotiations          only the hh.ru negotiations (every authorized account)
 jobpipe run avito-candidates         only the Avito candidates flow
 jobpipe export avito --out F.xlsx    the recruiter's workbook of candidates
+jobpipe import responses F.csv       your own hh.ru responses (CSV/XLSX) into hh_negotiations
 jobpipe quarantine reprocess         retry quarantined records after a fix (--rule R)
 jobpipe auth hh --code CODE          exchange an hh.ru authorization code for a token pair
 jobpipe sandbox --port 8765          serve the emulator for manual runs
 jobpipe db url | migrate | stop      the database in use
 jobpipe report                       the newest run's counts from the run log
+jobpipe report --out DIR             the analytics: funnel and salary charts, workbook, markdown
+jobpipe blocks create                save the credentials into Prefect Secret blocks (deployments)
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         from flows.daily import daily
 
         daily(lookback_days=args.lookback_days, **common)
+    elif args.flow == "hh-negotiations":
+        from flows.hh_negotiations import hh_negotiations
+
+        report = hh_negotiations(sandbox=args.sandbox, sandbox_url=args.sandbox_url)
+        print(json.dumps(report, indent=1, default=str))
     elif args.flow == "avito-candidates":
         from flows.avito_candidates import avito_candidates
 
@@ -73,6 +82,30 @@ def _exchange(settings, args: argparse.Namespace) -> int:
         client.core.auth.redirect_uri = args.redirect_uri
     pair = client.core.auth.exchange_code(args.code)
     print(f"hh.ru user token stored in {settings.hh.token_store} (expires at {pair.expires_at:.0f})")
+    return 0
+
+
+def cmd_blocks(args: argparse.Namespace) -> int:
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.credentials import create_blocks
+    from flows.settings import ConfigurationError, load_settings
+
+    if not PREFECT_API_URL.value():
+        # without it Prefect would save the blocks into a throwaway local API no worker ever reads
+        raise ConfigurationError(
+            "no Prefect API to save the blocks to: set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api for "
+            "`prefect server start`) or run `prefect cloud login` first"
+        )
+
+    # the local environment only: never read the blocks back into what is saved
+    env = {**os.environ, "JOBPIPE_USE_BLOCKS": "0"}
+    settings = load_settings(env)
+    reports = create_blocks(env, settings.hh.token_store, replace_token_store=args.replace_token_store)
+    for report in reports:
+        print(report.line())
+    saved = sum(r.action == "saved" for r in reports)
+    print(f"{saved} Secret blocks saved to the Prefect API; deployed runs read them (values are not printed)")
     return 0
 
 
@@ -122,6 +155,46 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from flows import runtime
+    from flows.settings import load_settings
+
+    settings = load_settings()
+    if args.sandbox or args.sandbox_url:
+        with runtime.sandbox_settings(settings, args.sandbox_url) as settings:
+            return _import_responses(settings, args.path, fetch=True)
+    return _import_responses(settings, args.path, fetch=bool(settings.hh.client_id and settings.hh.client_secret))
+
+
+def _import_responses(settings, path: str, fetch: bool) -> int:
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from flows import runtime
+    from tasks.manual_import import import_responses
+    from tasks.transform.manual_responses import ResponsesFileError
+
+    if not Path(path).is_file():
+        print(f"jobpipe: no such file: {path}", file=sys.stderr)
+        return 2
+    engine = runtime.database(settings)
+    client = runtime.hh_client(settings) if fetch else None
+    try:
+        summary = import_responses(engine, path, f"import-{datetime.now(UTC):%Y%m%dT%H%M%S}", client)
+    except ResponsesFileError as exc:
+        print(f"jobpipe: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print("\n".join(summary.lines()))
+    if not fetch and summary.missing_vacancies:
+        print(
+            f"{summary.missing_vacancies} vacancies of the file are not in the database: set HH_CLIENT_ID and "
+            "HH_CLIENT_SECRET and import the file again to fetch them"
+        )
+    return 1 if summary.vacancy_error else 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
@@ -133,6 +206,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     engine = runtime.database(load_settings())
     with engine.connect() as conn:
         row = conn.execute(select(run_log).order_by(run_log.c.started_at.desc()).limit(1)).mappings().first()
+    if args.out:
+        from pathlib import Path
+
+        from tasks.report import build_report
+
+        analytics = build_report(engine, Path(args.out))
+        engine.dispose()
+        print(analytics.markdown)
+        return 0
     if row is None:
         print("no runs yet: jobpipe run daily --sandbox")
         return 1
@@ -154,7 +236,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a flow now (no Prefect server needed)")
-    run.add_argument("flow", choices=["daily", "hh-vacancies", "avito-candidates"])
+    run.add_argument("flow", choices=["daily", "hh-vacancies", "hh-negotiations", "avito-candidates"])
     run.add_argument("--sandbox", action="store_true", help="use the bundled emulator instead of the real APIs")
     run.add_argument("--sandbox-url", help="an emulator that is already running (jobpipe sandbox)")
     run.add_argument("--searches", help="TOML file of hh.ru searches")
@@ -188,7 +270,24 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--out", default="candidates.xlsx")
     export.set_defaults(func=cmd_export)
 
-    report = sub.add_parser("report", help="the newest run's summary")
+    blocks = sub.add_parser("blocks", help="Prefect Secret blocks for deployed runs")
+    blocks.add_argument("action", choices=["create"])
+    blocks.add_argument(
+        "--replace-token-store", action="store_true", help="overwrite an existing token store block from the file"
+    )
+    blocks.set_defaults(func=cmd_blocks)
+
+    imp = sub.add_parser("import", help="load a file of your own: hh.ru responses (CSV or XLSX)")
+    imp.add_argument("what", choices=["responses"])
+    imp.add_argument("path", help="the file: columns vacancy (id or link), date, status, optional note")
+    imp.add_argument("--sandbox", action="store_true", help="fetch the vacancies from the bundled emulator")
+    imp.add_argument("--sandbox-url", help="an emulator that is already running")
+    imp.set_defaults(func=cmd_import)
+
+    report = sub.add_parser("report", help="the newest run's summary; with --out, the analytics report")
+    report.add_argument(
+        "--out", help="write the analytics charts (PNG) and workbook (XLSX) into this directory and print the markdown"
+    )
     report.set_defaults(func=cmd_report)
     return p
 
