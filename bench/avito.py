@@ -65,20 +65,13 @@ def start_emulator(port: int, latency_ms: int, limit: float, applications: int) 
     raise RuntimeError("the emulator did not start")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--resumes", type=int, default=300)
-    parser.add_argument("--latency-ms", type=int, default=100)
-    parser.add_argument("--limit", type=float, default=10.0, help="the emulated Job limit, requests/s")
-    parser.add_argument("--client-rate", type=float, default=None, help="default: AVITO_JOB_RATE_LIMIT's default")
-    parser.add_argument("--workers", type=int, default=8)
-    args = parser.parse_args()
-
+def measure(resumes: int, latency_ms: int, limit: float, client_rate: float | None = None, workers: int = 8) -> dict:
+    """Fetch ``resumes`` resumes from an emulator limited to ``limit`` Job requests/s; the figures."""
     from flows.settings import AvitoSettings
 
-    client_rate = args.client_rate or AvitoSettings().job_rate_limit
+    client_rate = client_rate or AvitoSettings().job_rate_limit
     port = free_port()
-    emulator = start_emulator(port, args.latency_ms, args.limit, applications=int(args.resumes * 1.4))
+    emulator = start_emulator(port, latency_ms, limit, applications=int(resumes * 1.4))
     try:
         with tempfile.TemporaryDirectory() as home:
             auth = AvitoAuth(
@@ -93,28 +86,46 @@ def main() -> None:
             )
             apps = client.applications([a["id"] for a in client.application_ids(date(2000, 1, 1))])
             resume_ids = list({str(a["applicant"]["resume_id"]) for a in apps if a["applicant"].get("resume_id")})
-            resume_ids = resume_ids[: args.resumes]
+            resume_ids = resume_ids[:resumes]
             time.sleep(1.1)  # let the emulator's one-second window empty
             before = client.job.stats.total
             started = time.perf_counter()
-            resumes = client.resumes(resume_ids, workers=args.workers)
+            fetched = client.resumes(resume_ids, workers=workers)
             seconds = time.perf_counter() - started
             calls = client.job.stats.total - before
     finally:
         emulator.terminate()
         emulator.wait(10)
-    fetched = sum(1 for r in resumes.values() if r)
-    rate = calls / seconds
+    return {
+        "asked": len(resume_ids),
+        "fetched": sum(1 for r in fetched.values() if r),
+        "seconds": seconds,
+        "rate": calls / seconds,
+        "client_rate": client_rate,
+        "429": client.job.stats.statuses.get(429, 0),
+        "retries": client.job.stats.retries,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--resumes", type=int, default=300)
+    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--limit", type=float, default=10.0, help="the emulated Job limit, requests/s")
+    parser.add_argument("--client-rate", type=float, default=None, help="default: AVITO_JOB_RATE_LIMIT's default")
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+    m = measure(args.resumes, args.latency_ms, args.limit, args.client_rate, args.workers)
     print(
-        f"\nAvito resumes: {fetched}/{len(resume_ids)} fetched in {seconds:.1f}s "
-        f"({args.latency_ms} ms latency, Job limit {args.limit:g}/s, client {client_rate:g}/s, {args.workers} workers)"
+        f"\nAvito resumes: {m['fetched']}/{m['asked']} fetched in {m['seconds']:.1f}s ({args.latency_ms} ms latency, "
+        f"Job limit {args.limit:g}/s, client {m['client_rate']:g}/s, {args.workers} workers)"
     )
     print(f"{'figure':<34}{'value':>10}")
-    print(f"{'Job requests/s achieved':<34}{rate:>10.2f}")
-    print(f"{'fraction of the limit (>= 0.9)':<34}{rate / args.limit:>10.2f}")
-    print(f"{'resumes per minute (old: 100-150)':<34}{fetched / seconds * 60:>10.0f}")
-    print(f"{'429 answers':<34}{client.job.stats.statuses.get(429, 0):>10}")
-    print(f"{'retries':<34}{client.job.stats.retries:>10}")
+    print(f"{'Job requests/s achieved':<34}{m['rate']:>10.2f}")
+    print(f"{'fraction of the limit (>= 0.9)':<34}{m['rate'] / args.limit:>10.2f}")
+    print(f"{'resumes per minute (old: 100-150)':<34}{m['fetched'] / m['seconds'] * 60:>10.0f}")
+    print(f"{'429 answers':<34}{m['429']:>10}")
+    print(f"{'retries':<34}{m['retries']:>10}")
 
 
 if __name__ == "__main__":

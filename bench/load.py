@@ -1,64 +1,105 @@
-"""Benchmark: jobpipe's load against the floor, a raw COPY of the same rows into an empty table.
+"""Benchmark: jobpipe's upsert against the floor (a raw COPY into an empty table) and a peer (dlt merge).
 
     .venv/bin/python -m bench.load --rows 100000 --repeat 3
+    .venv/bin/python -m bench.load --rows 100000 1000000 --repeat 1 --no-dlt
 
-Rows are real-shaped vacancies (emulator payloads through the transform, jsonb payload included).
-Every figure is measured in this run on this machine; ratios compare two things measured side by
-side, median of ``--repeat`` runs. The database is ``$BENCH_DATABASE_URL``, else a scratch
-database on 127.0.0.1:5432.
+Rows are real-shaped vacancies (emulator details through the transform, jsonb payload included);
+sizes above 100,000 repeat the 100,000 rows under new ids. Measured side by side, median of
+``--repeat``:
+
+- raw COPY (floor): the same rows, values prepared the way the loader prepares them, COPYed into
+  an empty table of the same column types with no key (the least PostgreSQL can do);
+- first load: :func:`tasks.load.load_batch` into empty tables (employers + vacancies, one transaction);
+- reload, 1% changed: the same rows again with every 100th salary changed;
+- dlt merge (``--dlt-repeat`` runs, default 1: minutes each): ``dlt`` (``write_disposition="merge"``,
+  ``primary_key="vacancy_id"``, the payload as a json column) loading the same rows as dicts into
+  the same server, first load and the 1% reload.
+  dlt is optional: ``uv pip install -e '.[bench]'``.
+
+The database is ``$BENCH_DATABASE_URL``, else a scratch database on 127.0.0.1:5432.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import text
+import pandas as pd
+from sqlalchemy import Engine, text
 
+from bench.report import Figure, render
 from bench.scratch import scratch_database, vacancy_records
 from schemas.tables import data_columns, employers, key_columns, metadata, vacancies
-from tasks.load import _plain, load_batch, to_json
-from tasks.transform.vacancy import transform_vacancies
+from tasks.load import _columns, load_batch
+from tasks.transform.vacancy import VacancyBatch, transform_vacancies
 
 RATES = {"RUR": 1.0, "USD": 0.0123, "EUR": 0.0106, "KZT": 6.2, "BYR": 0.0405, "UZS": 160.0}
+BASE_ROWS = 100_000
+DLT_MISSING = "dlt is not installed: the dlt comparison is skipped (install it with `uv pip install -e '.[bench]'`)"
 
 
-def make_batch(rows: int):
-    records = vacancy_records(rows)
+def make_batch(rows: int) -> tuple[VacancyBatch, float]:
+    """A transformed batch of ``rows`` vacancies and the transform's seconds (of at most 100,000)."""
+    records = vacancy_records(min(rows, BASE_ROWS))
     started = time.perf_counter()
     batch = transform_vacancies(records, RATES)
-    return batch, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    if rows > len(batch.vacancies):
+        batch.vacancies = widen(batch.vacancies, rows)
+    return batch, seconds
 
 
-def raw_copy(engine, frame) -> float:
+def widen(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
+    """``rows`` rows: copies of ``frame`` under new ids (``<id>-<copy>``)."""
+    copies = []
+    for n in range(-(-rows // len(frame))):
+        part = frame.copy()
+        if n:
+            part["vacancy_id"] = part["vacancy_id"] + f"-{n}"
+        copies.append(part)
+    return pd.concat(copies, ignore_index=True).iloc[:rows]
+
+
+def one_percent_changed(frame: pd.DataFrame) -> pd.DataFrame:
+    changed = frame.copy()
+    changed.loc[::100, "salary_to"] = changed.loc[::100, "salary_to"].fillna(0) + 1000
+    return changed
+
+
+def raw_copy(engine: Engine, frame: pd.DataFrame) -> float:
     """The floor: COPY the same columns, values prepared the same way, into an empty table."""
     columns = key_columns(vacancies) + data_columns(vacancies)
-    plain = [_plain(frame[c]) for c in columns]
-    payload = columns.index("payload")
     names = ", ".join(columns)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS copy_floor"))
         # same column types, no keys or constraints: a plain logged table, like the real ones
         conn.execute(text(f"CREATE TABLE copy_floor AS SELECT {names} FROM vacancies WITH NO DATA"))  # noqa: S608
     started = time.perf_counter()
+    plain = _columns(frame, columns)
+    plain["payload"] = [None if v is None else v.decode() for v in plain["payload"]]
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY copy_floor ({names}) FROM STDIN") as copy:
-            for i in range(len(frame)):
-                copy.write_row([to_json(col[i]) if j == payload else col[i] for j, col in enumerate(plain)])
-    return time.perf_counter() - started
+            for row in zip(*(plain[c] for c in columns), strict=True):
+                copy.write_row(row)
+    seconds = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE copy_floor"))
+    return seconds
 
 
-def empty_tables(engine) -> None:
+def empty_tables(engine: Engine) -> None:
     names = ", ".join(t.name for t in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-def timed_load(engine, batch, frame=None) -> float:
+def timed_load(engine: Engine, batch: VacancyBatch, frame: pd.DataFrame | None = None) -> float:
     started = time.perf_counter()
     load_batch(
         engine,
@@ -70,39 +111,130 @@ def timed_load(engine, batch, frame=None) -> float:
     return time.perf_counter() - started
 
 
+def dlt_available() -> bool:
+    try:
+        import dlt  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def dlt_rows(frame: pd.DataFrame) -> list[dict]:
+    """The rows as a REST source would hand them to dlt: dicts, the payload a nested object."""
+    columns = key_columns(vacancies) + data_columns(vacancies)
+    plain = {c: frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in columns}
+    return [dict(zip(columns, row, strict=True)) for row in zip(*(plain[c] for c in columns), strict=True)]
+
+
+def dlt_merge(engine: Engine, rows: list[dict], pipelines_dir: str, name: str) -> float:
+    """Seconds of one ``pipeline.run`` merging ``rows`` into the dataset ``name`` (extract, normalize, load)."""
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+    import dlt
+
+    url = engine.url.set(drivername="postgresql")
+    if url.password is None:  # dlt insists on a password; a trust-auth server ignores it
+        url = url.set(password="unused")  # noqa: S106
+    url = url.render_as_string(hide_password=False)
+    pipeline = dlt.pipeline(
+        pipeline_name=name,
+        destination=dlt.destinations.postgres(credentials=url),
+        dataset_name=name,
+        pipelines_dir=pipelines_dir,
+    )
+    resource = dlt.resource(
+        rows,
+        name="vacancies",
+        write_disposition="merge",
+        primary_key="vacancy_id",
+        columns={"payload": {"data_type": "json"}},
+    )
+    started = time.perf_counter()
+    pipeline.run(resource)
+    return time.perf_counter() - started
+
+
+def bench_size(
+    engine: Engine, rows: int, repeat: int, with_dlt: bool, dlt_repeat: int = 1
+) -> tuple[dict[str, float], float, int]:
+    """Median seconds of each step at ``rows`` rows; also the transform's seconds and employers."""
+    batch, transform_s = make_batch(rows)
+    changed = one_percent_changed(batch.vacancies)
+    steps = ["floor", "first", "reload 1%", "reload unchanged"]
+    if with_dlt:
+        steps += ["dlt first", "dlt reload 1%"]
+        first_rows, changed_rows = dlt_rows(batch.vacancies), dlt_rows(changed)
+    times: dict[str, list[float]] = {s: [] for s in steps}
+    with tempfile.TemporaryDirectory() as pipelines_dir:
+        for i in range(repeat):
+            times["floor"].append(raw_copy(engine, batch.vacancies))
+            empty_tables(engine)
+            times["first"].append(timed_load(engine, batch))
+            times["reload 1%"].append(timed_load(engine, batch, changed))
+            times["reload unchanged"].append(timed_load(engine, batch, changed))
+            if with_dlt and i < dlt_repeat:  # dlt takes minutes per run: its own repeat count
+                name = f"dlt_bench_{rows}_{i}"
+                times["dlt first"].append(dlt_merge(engine, first_rows, pipelines_dir, name))
+                times["dlt reload 1%"].append(dlt_merge(engine, changed_rows, pipelines_dir, name))
+                with engine.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}_staging" CASCADE'))
+    return {s: statistics.median(v) for s, v in times.items()}, transform_s, len(batch.employers)
+
+
+def figures(sizes: list[int], repeat: int, with_dlt: bool = True, dlt_repeat: int = 1) -> list[Figure]:
+    """The load rows of the table, for each size."""
+    if with_dlt and not dlt_available():
+        print(DLT_MISSING)
+        with_dlt = False
+    result = []
+    with scratch_database() as engine:
+        for rows in sizes:
+            med, _, _ = bench_size(engine, rows, repeat, with_dlt, dlt_repeat)
+            k = f"{rows // 1000}k"
+            floor = med["floor"]
+            target = ("<=", 1.5) if rows == BASE_ROWS else None
+            result += [
+                Figure(f"load {k}: raw COPY (floor)", f"{floor:.1f}s ({rows / floor:,.0f} rows/s)"),
+                Figure(f"load {k}: first upsert", f"{med['first']:.1f}s", "raw COPY", med["first"] / floor, target),
+                Figure(
+                    f"load {k}: reload, 1% changed", f"{med['reload 1%']:.1f}s", "raw COPY", med["reload 1%"] / floor
+                ),
+                Figure(
+                    f"load {k}: reload, unchanged",
+                    f"{med['reload unchanged']:.1f}s",
+                    "raw COPY",
+                    med["reload unchanged"] / floor,
+                ),
+            ]
+            if with_dlt:
+                target = (">=", 3.0) if rows == BASE_ROWS else None
+                result += [
+                    Figure(
+                        f"load {k}: dlt merge, first / ours",
+                        f"{med['dlt first']:.1f}s",
+                        "our first upsert",
+                        med["dlt first"] / med["first"],
+                        target,
+                    ),
+                    Figure(
+                        f"load {k}: dlt merge, 1% reload / ours",
+                        f"{med['dlt reload 1%']:.1f}s",
+                        "our 1% reload",
+                        med["dlt reload 1%"] / med["reload 1%"],
+                        target,
+                    ),
+                ]
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--rows", type=int, nargs="+", default=[BASE_ROWS])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-dlt", action="store_true", help="skip the dlt comparison")
+    parser.add_argument("--dlt-repeat", type=int, default=1, help="repetitions of the (slow) dlt runs")
     args = parser.parse_args()
-
-    with scratch_database() as engine:
-        batch, transform_s = make_batch(args.rows)
-        changed = batch.vacancies.copy()
-        step = 100  # 1% of the rows change their salary
-        changed.loc[::step, "salary_to"] = changed.loc[::step, "salary_to"].fillna(0) + 1000
-        results: dict[str, list[float]] = {
-            "raw COPY (floor)": [],
-            "first load": [],
-            "reload, unchanged": [],
-            "reload, 1% changed": [],
-        }
-        for _ in range(args.repeat):
-            results["raw COPY (floor)"].append(raw_copy(engine, batch.vacancies))
-            empty_tables(engine)
-            results["first load"].append(timed_load(engine, batch))
-            results["reload, unchanged"].append(timed_load(engine, batch))
-            results["reload, 1% changed"].append(timed_load(engine, batch, changed))
-        floor = statistics.median(results["raw COPY (floor)"])
-        n = len(batch.vacancies)
-        print(
-            f"\n{n} vacancies ({len(batch.employers)} employers), transform {transform_s:.2f}s "
-            f"({n / transform_s:,.0f} rows/s); median of {args.repeat}"
-        )
-        print(f"{'step':<22}{'seconds':>10}{'rows/s':>12}{'x floor':>10}")
-        for step_name, values in results.items():
-            seconds = statistics.median(values)
-            print(f"{step_name:<22}{seconds:>10.2f}{n / seconds:>12,.0f}{seconds / floor:>10.2f}")
+    print(render(figures(args.rows, args.repeat, with_dlt=not args.no_dlt, dlt_repeat=args.dlt_repeat)))
 
 
 if __name__ == "__main__":

@@ -64,9 +64,10 @@ def currency_rates(client: HHClient) -> dict[str, float]:
 
 
 @task(name="hh-plan-windows", cache_policy=NO_CACHE, **RETRY)
-def plan_search(client: HHClient, search: Search, span: Window) -> list[PlannedWindow]:
-    """Cut the search's period into windows of at most 2000 matches (each probe is a first page)."""
-    planned = plan_windows(lambda w: client.search(query(search, w)), span)
+def plan_search(client: HHClient, search: Search, span: Window, workers: int = 1) -> list[PlannedWindow]:
+    """Cut the search's period into windows of at most 2000 matches (each probe is a first page;
+    ``workers`` probes in flight)."""
+    planned = plan_windows(lambda w: client.search(query(search, w)), span, workers=workers)
     found = sum(p.found for p in planned)
     get_run_logger().info(
         "search %r: %d vacancies found from %s to %s, in %d windows",
@@ -83,13 +84,14 @@ def plan_search(client: HHClient, search: Search, span: Window) -> list[PlannedW
 def extract_window(
     client: HHClient, engine: Engine, search: Search, planned: PlannedWindow, detail_workers: int
 ) -> tuple[list[RawRecord], list[str], int]:
-    """All vacancies of one window: pages, then details for the new or changed ones only.
+    """All vacancies of one window: pages, then details for the new or changed ones only (both with
+    ``detail_workers`` requests in flight under the client's shared rate limiter).
 
     Returns:
         records to transform (details where fetched), ids seen again unchanged, items harvested.
     """
     fetched_at = datetime.now().astimezone()
-    items = harvest_window(client, search, planned)
+    items = harvest_window(client, search, planned, workers=detail_workers)
     records = to_records(items, fetched_at)
     ids = [r.record_id for r in records if r.record_id is not None]
     changed, unchanged = split_changed(records, stored_hashes(engine, vacancies, "search_hash", ids))

@@ -12,14 +12,17 @@ nothing, so re-running a day changes nothing.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
+import psycopg
 from psycopg import sql
 from sqlalchemy import (
     Column,
@@ -34,11 +37,13 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 
 from schemas.records import Rejection
 from schemas.tables import data_columns, key_columns, quarantine, status_history, sync_cursors
+from tasks.transform.storable import MAX_KEY_LENGTH
 
 HASH_EXCLUDED = frozenset({"detail_fetched_at"})  # when we looked is not what the row says
 
@@ -93,21 +98,74 @@ def to_json(value: Any) -> str:
 
 def content_hashes(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
     """A hash per row over ``columns`` (order-stable, NaN and None alike)."""
-    import hashlib
-
-    cols = [c for c in columns if c not in HASH_EXCLUDED]
-    values = [_plain(frame[c]) for c in cols]
-    hashes = []
-    for row in zip(*values, strict=True):
-        blob = orjson.dumps(list(row), default=_json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
-        hashes.append(hashlib.sha1(blob).hexdigest())
-    return hashes
+    return _hashes(_columns(frame, columns), [c for c in columns if c not in HASH_EXCLUDED])
 
 
 def _plain(series: pd.Series) -> list[Any]:
-    """Column values as Python objects, with None for NaN/NaT."""
+    """Column values as Python objects, with None for NaN/NaT (one vectorised null test per column)."""
     values = series.astype(object).tolist()
-    return [None if (v is None or (not isinstance(v, list | dict | tuple) and pd.isna(v))) else v for v in values]
+    for i in np.flatnonzero(series.isna().to_numpy()):
+        values[i] = None
+    return values
+
+
+def _columns(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, list[Any]]:
+    """Each column's plain values; ``payload`` serialised once, as JSON bytes with sorted keys."""
+    plain = {c: _plain(frame[c]) for c in columns}
+    if "payload" in plain:
+        plain["payload"] = [None if v is None else _dumps_sorted(v) for v in plain["payload"]]
+    return plain
+
+
+def _dumps_sorted(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, default=_json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits (jsonb takes it; orjson cannot write it)
+        return json.dumps(_scrubbed(value), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _storable_text(text: str) -> str:
+    """``text`` with what PostgreSQL cannot store (NUL, lone surrogates) replaced by U+FFFD."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "\ufffd")
+
+
+def storable(value: Any) -> Any:
+    """``value`` as plain JSON data that PostgreSQL's jsonb and text columns accept.
+
+    Dates and numpy values become text as in :func:`to_json`, NaN and infinities null; NUL
+    characters and lone surrogates in strings and keys (which PostgreSQL refuses) become U+FFFD.
+    For the quarantine, which must keep whatever a source sent; rows to load never contain those
+    characters (the transforms reject such records with rule ``unstorable_text``).
+    """
+    try:
+        value = orjson.loads(to_json(value))
+    except orjson.JSONEncodeError:  # a lone surrogate or an integer beyond 64 bits: walk it as it is
+        pass
+    return _scrubbed(value)
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return _storable_text(value)
+    if isinstance(value, dict):
+        return {_storable_text(str(k)): _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrubbed(v) for v in value]
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return _scrubbed(_json_default(value))
+
+
+def _hashes(plain: Mapping[str, list[Any]], columns: Sequence[str]) -> list[str]:
+    """SHA-1 of each row's sorted-key JSON list of ``columns`` (a pre-serialised payload is spliced in
+    verbatim, so the bytes, and the hash, are those of serialising the whole row at once)."""
+    import hashlib
+
+    sha1, fragment = hashlib.sha1, orjson.Fragment
+    values = [[None if v is None else fragment(v) for v in plain[c]] if c == "payload" else plain[c] for c in columns]
+    return [sha1(_dumps_sorted(list(row)), usedforsecurity=False).hexdigest() for row in zip(*values, strict=True)]
 
 
 def _staging(conn: Connection, table: Table, columns: Sequence[str]) -> Table:
@@ -141,28 +199,36 @@ def upsert_frame(conn: Connection, table: Table, frame: pd.DataFrame, run_id: st
     counts = TableCounts(staged=len(frame))
     if frame.empty:
         return counts
+    if frame.duplicated(keys).any():  # one row per key, or ON CONFLICT would touch a row twice
+        frame = frame.drop_duplicates(keys, keep="last")
+        counts.staged = len(frame)
     columns = [*keys, *data, "content_hash"]
-    hashes = content_hashes(frame, data)
-    plain = [_plain(frame[c]) for c in keys + data]
-    json_cols = {i for i, c in enumerate(keys + data) if c == "payload"}
-
-    def rows() -> Iterable[list[Any]]:
-        for i, h in enumerate(hashes):
-            row = [col[i] if j not in json_cols or col[i] is None else to_json(col[i]) for j, col in enumerate(plain)]
-            row.append(h)
-            yield row
+    plain = _columns(frame, keys + data)
+    plain["content_hash"] = _hashes(plain, [c for c in data if c not in HASH_EXCLUDED])
+    if "payload" in plain:  # the COPY text format takes the JSON as text
+        plain["payload"] = [None if v is None else v.decode() for v in plain["payload"]]
+    if len(keys) == 1:
+        # rows whose stored hash is the same are not even staged: they would change nothing; rows
+        # whose key is not stored go straight into the table (no staging, no second write)
+        stored = _stored_hashes(conn, table, keys, plain)
+        (key,) = keys
+        new = [i for i, k in enumerate(plain[key]) if k not in stored]
+        changed = [i for i, (k, h) in enumerate(zip(plain[key], plain["content_hash"], strict=True)) if k in stored]
+        changed = [i for i in changed if stored[plain[key][i]] != plain["content_hash"][i]]
+        if new and _copy_new(conn, table, columns, _rows(plain, columns, new), run_id, seen_at):
+            counts.inserted += len(new)
+            new = []
+        plain = {c: [values[i] for i in new + changed] for c, values in plain.items()}
+    if not plain["content_hash"]:
+        return counts
 
     stage = _staging(conn, table, columns)
-    _copy(conn, stage, columns, rows())
-    source = (
-        select(
-            *[stage.c[c] for c in columns],
-            literal(run_id).label("run_id"),
-            literal(seen_at).label("first_seen_at"),
-            literal(seen_at).label("last_seen_at"),
-        )
-        .ext(distinct_on(*[stage.c[k] for k in keys]))
-        .order_by(*[stage.c[k] for k in keys])
+    _copy(conn, stage, columns, zip(*(plain[c] for c in columns), strict=True))
+    source = select(
+        *[stage.c[c] for c in columns],
+        literal(run_id).label("run_id"),
+        literal(seen_at).label("first_seen_at"),
+        literal(seen_at).label("last_seen_at"),
     )
     statement = pg_insert(table).from_select([*columns, "run_id", "first_seen_at", "last_seen_at"], source)
     update = {c: statement.excluded[c] for c in [*data, "content_hash", "run_id", "last_seen_at"]}
@@ -176,10 +242,43 @@ def upsert_frame(conn: Connection, table: Table, frame: pd.DataFrame, run_id: st
             counts.inserted += 1
         else:
             counts.updated += 1
-    counts.staged = conn.execute(
-        select(func.count()).select_from(select(*[stage.c[k] for k in keys]).distinct().subquery())
-    ).scalar_one()
     return counts
+
+
+def _key(plain: Mapping[str, list[Any]], keys: Sequence[str], i: int) -> Any:
+    return plain[keys[0]][i] if len(keys) == 1 else tuple(plain[k][i] for k in keys)
+
+
+def _rows(plain: Mapping[str, list[Any]], columns: Sequence[str], index: Sequence[int]) -> list[list[Any]]:
+    return [[plain[c][i] for c in columns] for i in index]
+
+
+def _copy_new(
+    conn: Connection, table: Table, columns: Sequence[str], rows: list[list[Any]], run_id: str, seen_at: datetime
+) -> bool:
+    """COPY rows whose keys the table does not hold straight into it; False (and nothing written)
+    when a concurrent writer stored one of the keys meanwhile, so the caller upserts them instead."""
+    try:
+        with conn.begin_nested():
+            _copy(
+                conn,
+                table,
+                [*columns, "run_id", "first_seen_at", "last_seen_at"],
+                (r + [run_id, seen_at, seen_at] for r in rows),
+            )
+    except psycopg.errors.UniqueViolation:
+        return False
+    except psycopg.errors.IntegrityError as exc:  # e.g. a missing employer: as the INSERT would raise it
+        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+    return True
+
+
+def _stored_hashes(conn: Connection, table: Table, keys: Sequence[str], plain: Mapping[str, list[Any]]) -> dict:
+    """``{key: content_hash}`` of the batch's keys already in ``table`` (a single-column key)."""
+    (key,) = keys
+    ids = literal(plain[key], ARRAY(table.c[key].type))
+    query = select(table.c[key], table.c.content_hash).where(table.c[key] == func.any(ids))
+    return dict(conn.execute(query).all())
 
 
 def touch_seen(conn: Connection, table: Table, ids: Sequence[str], seen_at: datetime) -> int:
@@ -196,6 +295,13 @@ def touch_seen(conn: Connection, table: Table, ids: Sequence[str], seen_at: date
     return result.rowcount or 0
 
 
+def _quarantine_id(record_id: Any) -> str | None:
+    """The record id as the quarantine's index can hold it: storable text, at most MAX_KEY_LENGTH long."""
+    if record_id is None:
+        return None
+    return _storable_text(str(record_id))[:MAX_KEY_LENGTH]
+
+
 def quarantine_records(conn: Connection, rejections: Sequence[Rejection], run_id: str) -> int:
     """Store rejected records with their stage, rule, reason and raw payload."""
     if not rejections:
@@ -205,12 +311,12 @@ def quarantine_records(conn: Connection, rejections: Sequence[Rejection], run_id
             "run_id": run_id,
             "source": r.record.source,
             "entity": r.record.entity,
-            "record_id": r.record.record_id,
+            "record_id": _quarantine_id(r.record.record_id),
             "stage": r.stage,
             "rule": r.rule,
-            "reason": r.reason,
-            "payload": orjson.loads(to_json(r.record.payload)),
-            "meta": orjson.loads(to_json(r.record.meta)) if r.record.meta else None,
+            "reason": storable(r.reason),
+            "payload": storable(r.record.payload),
+            "meta": storable(r.record.meta) if r.record.meta else None,
             "fetched_at": r.record.fetched_at if isinstance(r.record.fetched_at, datetime) else None,
         }
         for r in rejections
@@ -279,18 +385,27 @@ def stored_hashes(engine: Engine, table: Table, hash_column: str, ids: Sequence[
     return stored_values(engine, table, hash_column, ids, *where)
 
 
-def record_status_changes(conn: Connection, history: pd.DataFrame, run_id: str, observed_at: datetime) -> int:
+def record_status_changes(
+    conn: Connection, history: pd.DataFrame, run_id: str, observed_at: datetime, *, events: bool = False
+) -> int:
     """Append to ``status_history`` the rows whose state differs from the record's latest one.
 
     ``history`` has columns source, entity, record_id, state, status, changed_at. Re-running the
     same day (same states) adds nothing; a state changing on two days leaves two rows.
+
+    With ``events`` each row is a change of its own (a batch may carry A then B for one record, as a
+    manual file does): every row is appended unless the same (source, entity, record_id, state,
+    changed_at) is already stored, in the order of changed_at, then of the batch; re-loading adds nothing.
     """
     if history.empty:
         return 0
     columns = ["source", "entity", "record_id", "state", "status", "changed_at"]
-    stage = _staging(conn, status_history, columns)
-    plain = [_plain(history[c]) for c in columns]
-    _copy(conn, stage, columns, (list(row) for row in zip(*plain, strict=True)))
+    staged = [*columns, "id"] if events else columns  # with events, "id" carries the batch position
+    stage = _staging(conn, status_history, staged)
+    plain = [_plain(history[c]) for c in columns] + ([list(range(len(history)))] if events else [])
+    _copy(conn, stage, staged, (list(row) for row in zip(*plain, strict=True)))
+    if events:
+        return _record_status_events(conn, stage, columns, run_id, observed_at)
     latest = (
         select(status_history.c.state)
         .where(
@@ -314,10 +429,41 @@ def record_status_changes(conn: Connection, history: pd.DataFrame, run_id: str, 
             .exists()
             | latest.is_distinct_from(stage.c.state)
         )
-        .ext(distinct_on(stage.c.source, stage.c.entity, stage.c.record_id))
+        .distinct(stage.c.source, stage.c.entity, stage.c.record_id)  # DISTINCT ON
         .order_by(stage.c.source, stage.c.entity, stage.c.record_id, stage.c.changed_at.desc())
     )
     statement = insert(status_history).from_select([*columns, "observed_at", "run_id"], changed)
+    return len(conn.execute(statement.returning(status_history.c.id)).all())
+
+
+def _record_status_events(
+    conn: Connection, stage: Table, columns: Sequence[str], run_id: str, observed_at: datetime
+) -> int:
+    """The ``events`` mode of :func:`record_status_changes`: staged rows not stored yet, once each."""
+    h = status_history.c
+    stored = (
+        select(h.id)
+        .where(
+            h.source == stage.c.source,
+            h.entity == stage.c.entity,
+            h.record_id == stage.c.record_id,
+            h.state.is_not_distinct_from(stage.c.state),
+            h.changed_at.is_not_distinct_from(stage.c.changed_at),
+        )
+        .exists()
+    )
+    event = [stage.c.source, stage.c.entity, stage.c.record_id, stage.c.state, stage.c.changed_at]
+    new = (
+        select(*[stage.c[c] for c in columns], stage.c.id)
+        .where(~stored)
+        .distinct(*event)  # DISTINCT ON
+        .order_by(*event, stage.c.id)
+        .subquery()
+    )
+    ordered = select(*[new.c[c] for c in columns], literal(observed_at), literal(run_id)).order_by(
+        new.c.changed_at, new.c.id
+    )
+    statement = insert(status_history).from_select([*columns, "observed_at", "run_id"], ordered)
     return len(conn.execute(statement.returning(status_history.c.id)).all())
 
 
@@ -332,6 +478,7 @@ def load_batch(
     cursor: tuple[str, datetime] | None = None,
     cursors: Sequence[tuple[str, datetime]] = (),
     history: pd.DataFrame | None = None,
+    history_events: bool = False,
     release: Sequence[int] = (),
     requarantined: Sequence[tuple[int, Rejection]] = (),
 ) -> LoadResult:
@@ -340,7 +487,8 @@ def load_batch(
 
     Re-processing of quarantined records passes ``release`` (quarantine ids of the records that
     load now: deleted) and ``requarantined`` (``(quarantine id, new rejection)`` of those that
-    fail again: updated in place), so the quarantine changes with the data or not at all."""
+    fail again: updated in place), so the quarantine changes with the data or not at all.
+    ``history_events`` makes each ``history`` row an event of its own (see :func:`record_status_changes`)."""
     result = LoadResult()
     with engine.begin() as conn:
         for table, frame in frames:
@@ -352,7 +500,7 @@ def load_batch(
         result.released = release_quarantined(conn, release)
         result.requarantined = requarantine(conn, requarantined, seen_at)
         if history is not None:
-            result.status_changes = record_status_changes(conn, history, run_id, seen_at)
+            result.status_changes = record_status_changes(conn, history, run_id, seen_at, events=history_events)
         for stream, position in [*([cursor] if cursor else []), *cursors]:
             move_cursor(conn, stream, position, run_id)
     return result

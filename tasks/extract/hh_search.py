@@ -15,6 +15,7 @@ import logging
 import math
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -95,6 +96,24 @@ def load_searches(path: Path) -> list[Search]:
     return searches
 
 
+def select_partition(searches: Sequence[Search], partition: str | None) -> list[Search]:
+    """The searches of partition ``"k/n"`` (1-based): every n-th search by name, starting at the k-th.
+
+    Workers given ``1/n`` ... ``n/n`` harvest disjoint sets that together are all searches; each
+    search's cursor is its own, so a search always goes to the same worker. None: all of them.
+    """
+    if not partition:
+        return list(searches)
+    try:
+        k, n = (int(part) for part in partition.split("/"))
+    except ValueError:
+        raise ValueError(f"partition must look like '1/2' (worker number / workers), got {partition!r}") from None
+    if not 1 <= k <= n:
+        raise ValueError(f"partition {partition!r}: the worker's number must be between 1 and {n}")
+    ordered = sorted(searches, key=lambda s: s.name)
+    return [s for i, s in enumerate(ordered) if i % n == k - 1]
+
+
 @dataclass(frozen=True)
 class Window:
     """Publication times ``[start, end)``, both on 5-minute marks."""
@@ -142,7 +161,7 @@ class PlannedWindow:
 
 
 def plan_windows(
-    probe: Callable[[Window], dict], span: Window, limit: int = MAX_DEPTH, fill: float = 0.8
+    probe: Callable[[Window], dict], span: Window, limit: int = MAX_DEPTH, fill: float = 0.8, workers: int = 1
 ) -> list[PlannedWindow]:
     """Cut ``span`` into windows of at most ``limit`` matches each, oldest first.
 
@@ -150,44 +169,70 @@ def plan_windows(
         probe: returns the first page of a window (that page is kept, not fetched again).
         span: the whole period to harvest.
         fill: target share of ``limit`` per slice, so that uneven density rarely forces another split.
+        workers: the slices of one split are probed this many at once (the rate limiter still rules).
     """
     pending = [span]
     planned: list[PlannedWindow] = []
     while pending:
-        window = pending.pop()
-        page = probe(window)
-        found = int(page.get("found", 0))
-        if found <= limit:
-            planned.append(PlannedWindow(window, page))
-        elif window.steps <= 1:
-            log.warning(
-                "%d vacancies published in 5 minutes from %s: only %d are reachable; narrow the search",
-                found,
-                window.start.isoformat(),
-                limit,
-            )
-            planned.append(PlannedWindow(window, page, truncated=True))
+        if workers > 1 and len(pending) > 1:
+            with ThreadPoolExecutor(max_workers=min(workers, len(pending))) as pool:
+                probed = list(zip(pending, pool.map(probe, pending), strict=True))
         else:
-            pending.extend(window.split(math.ceil(found / (limit * fill))))
+            probed = [(w, probe(w)) for w in pending]
+        pending = []
+        for window, page in probed:
+            _place(window, page, limit, fill, planned, pending)
     planned.sort(key=lambda p: p.window.start)
     return planned
 
 
-def harvest_window(client: HHClient, search: Search, planned: PlannedWindow) -> list[dict]:
-    """All search items of one planned window (its first page is reused)."""
+def _place(
+    window: Window, page: dict, limit: int, fill: float, planned: list[PlannedWindow], pending: list[Window]
+) -> None:
+    """Keep a probed window (it fits, or cannot be cut further) or queue its slices for probing."""
+    found = int(page.get("found", 0))
+    if found <= limit:
+        planned.append(PlannedWindow(window, page))
+    elif window.steps <= 1:
+        log.warning(
+            "%d vacancies published in 5 minutes from %s: only %d are reachable; narrow the search",
+            found,
+            window.start.isoformat(),
+            limit,
+        )
+        planned.append(PlannedWindow(window, page, truncated=True))
+    else:
+        pending.extend(window.split(math.ceil(found / (limit * fill))))
+
+
+def harvest_window(client: HHClient, search: Search, planned: PlannedWindow, workers: int = 1) -> list[dict]:
+    """All search items of one planned window (its first page is reused), in page order.
+
+    ``workers`` pages are requested at once (the client's rate limiter still rules), so the
+    latency of one page does not leave the rate limit unused."""
     items = list(planned.first_page.get("items", []))
     per_page = int(planned.first_page.get("per_page") or MAX_PER_PAGE)
-    pages = int(planned.first_page.get("pages", 0))
+    pages = range(1, min(int(planned.first_page.get("pages", 0)), MAX_DEPTH // per_page))
     params = query(search, planned.window)
-    for page in range(1, min(pages, MAX_DEPTH // per_page)):
-        items.extend(client.search(params, page=page, per_page=per_page).get("items", []))
+
+    def fetch(page: int) -> list[dict]:
+        return client.search(params, page=page, per_page=per_page).get("items", [])
+
+    if workers <= 1 or len(pages) <= 1:
+        for page in pages:
+            items.extend(fetch(page))
+        return items
+    with ThreadPoolExecutor(max_workers=min(workers, len(pages))) as pool:
+        for page_items in pool.map(fetch, pages):
+            items.extend(page_items)
     return items
 
 
 def search_hash(item: Mapping[str, Any]) -> str:
     """A hash of what a search item says about the vacancy (query-dependent fields left out)."""
     stable = {k: v for k, v in item.items() if k not in VOLATILE_ITEM_FIELDS}
-    return hashlib.sha1(json.dumps(stable, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    blob = json.dumps(stable, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hashlib.sha1(blob, usedforsecurity=False).hexdigest()  # a change detector, not a signature
 
 
 def to_records(items: Iterable[Mapping[str, Any]], fetched_at: datetime) -> list[RawRecord]:

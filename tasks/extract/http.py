@@ -1,8 +1,9 @@
 """The one HTTP core that every API client (hh.ru, Avito) uses.
 
 It owns what is the same for every source: a User-Agent, timeouts, a shared rate limiter,
-retries with exponential backoff and jitter on 429 and 5xx (``Retry-After`` honoured),
-re-authentication once on an expired token, and a count of the calls made. Per-source clients
+retries with exponential backoff and jitter on 429 and 5xx (``Retry-After`` honoured) and on
+transient faults (no answer, a timeout, a connection closed mid-body, a 2xx body that is not
+JSON), re-authentication once on an expired token, and a count of the calls made. Per-source clients
 only describe endpoints, pagination and how their errors look (:class:`ErrorPolicy`).
 """
 
@@ -22,6 +23,13 @@ import requests
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# No answer, or an answer cut short: the connection failed, timed out, or closed mid-body.
+TRANSIENT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 class ApiError(RuntimeError):
@@ -189,6 +197,10 @@ def _announced_rate(response: requests.Response) -> float | None:
         return None
 
 
+def _content_type(response: requests.Response) -> str:
+    return (response.headers.get("Content-Type") or "no content type").split(";")[0]
+
+
 def _json_or_none(response: requests.Response) -> Any:
     try:
         return response.json()
@@ -280,7 +292,7 @@ class HttpCore:
                 response = self._session().request(
                     method, url, params=params, data=data, json=json_body, headers=headers, timeout=self.timeout
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except TRANSIENT_ERRORS as exc:
                 if attempt + 1 >= self.retry.attempts:
                     raise ApiError(
                         f"{method} {path}: no answer after {attempt + 1} attempts ({type(exc).__name__}); "
@@ -316,15 +328,29 @@ class HttpCore:
                 refreshed = True
                 rejected = headers.get("Authorization", "")
                 continue
+            if isinstance(error, AuthExpired) and refreshed:
+                raise StopRun(
+                    f"{method} {path}: the API refused the token again right after it was renewed ({error}); "
+                    "check the client credentials or authorize again, then run again",
+                    error.status,
+                    error.body,
+                )
             if error is not None:
                 raise error
             if response.status_code == 204 or not response.content:
                 return None
             if body is None:
-                raise ApiError(
-                    f"{method} {path}: HTTP {response.status_code} with a body that is not JSON",
-                    response.status_code,
-                )
+                # a success whose body is cut short or not JSON (a proxy's page): a transient fault
+                if attempt + 1 >= self.retry.attempts:
+                    raise ApiError(
+                        f"{method} {path}: HTTP {response.status_code} with a body that is not JSON "
+                        f"({_content_type(response)}) after {attempt + 1} attempts; the API or a proxy in "
+                        "front of it is failing, run again later",
+                        response.status_code,
+                    )
+                self._sleep(attempt, None, f"HTTP {response.status_code} with a body that is not JSON")
+                attempt += 1
+                continue
             return body
 
     def _sleep(self, attempt: int, retry_after: float | None, why: str) -> None:

@@ -207,3 +207,16 @@ def test_duplicate_keys_in_one_batch_do_not_break_the_upsert(engine):
     result = load_batch(engine, [(employers, employer_frame("hh:1")), (vacancies, frame)], [], run_id="r", seen_at=T0)
     assert result.tables["vacancies"].inserted == 2
     assert count(engine, vacancies) == 2
+
+
+def test_new_rows_that_a_concurrent_writer_stored_meanwhile_are_upserted(engine, monkeypatch):
+    """New keys are COPYed straight into the table; when another writer stored one of them after
+    the lookup, the COPY rolls back to its savepoint and the rows go through the upsert instead."""
+    from tasks import load
+
+    load_batch(engine, [(employers, employer_frame("hh:1"))], [], run_id="r0", seen_at=T0)
+    load_batch(engine, [(vacancies, vacancy_frame(2))], [], run_id="r1", seen_at=T0)  # the "other writer"
+    monkeypatch.setattr(load, "_stored_hashes", lambda *a: {})  # the lookup ran before it committed
+    result = load_batch(engine, [(vacancies, vacancy_frame(3, salary=1.0))], [], run_id="r2", seen_at=T0)
+    assert (result.tables["vacancies"].inserted, result.tables["vacancies"].updated) == (1, 2)
+    assert count(engine, vacancies) == 3

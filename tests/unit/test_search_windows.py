@@ -108,3 +108,58 @@ def test_searches_file_rejects_unknown_filters(tmp_path):
     path.write_text('[[search]]\nname = "a"\ntxt = "python"\n', encoding="utf-8")
     with pytest.raises(ValueError, match="unknown filters"):
         load_searches(path)
+
+
+def test_concurrent_probes_plan_the_same_windows_with_the_same_calls():
+    rng = random.Random(5)
+    span = Window(END - timedelta(days=30), END)
+    times = sorted(span.end - timedelta(seconds=rng.random() * span.steps * 300) for _ in range(20_000))
+    serial_probe, serial_calls = fake_probe(times)
+    parallel_probe, parallel_calls = fake_probe(times)
+    serial = plan_windows(serial_probe, span)
+    parallel = plan_windows(parallel_probe, span, workers=8)
+    assert [(p.window, p.found) for p in parallel] == [(p.window, p.found) for p in serial]
+    assert sorted(parallel_calls, key=lambda w: w.start) == sorted(serial_calls, key=lambda w: w.start)
+
+
+def test_harvest_window_with_workers_keeps_page_order_and_fetches_each_page_once():
+    import threading
+    import time
+
+    from tasks.extract.hh_search import PlannedWindow, harvest_window
+
+    class Pages:
+        def __init__(self):
+            self.asked: list[int] = []
+            self.in_flight = self.most = 0
+            self.lock = threading.Lock()
+
+        def search(self, params, page=0, per_page=100):
+            with self.lock:
+                self.asked.append(page)
+                self.in_flight += 1
+                self.most = max(self.most, self.in_flight)
+            time.sleep(0.01 * (20 - page))  # later pages answer first
+            with self.lock:
+                self.in_flight -= 1
+            return {"items": [{"id": f"{page}-{i}"} for i in range(per_page)]}
+
+    client = Pages()
+    first = {"found": 2000, "pages": 20, "per_page": 100, "items": [{"id": f"0-{i}"} for i in range(100)]}
+    planned = PlannedWindow(Window(END - timedelta(days=1), END), first)
+    items = harvest_window(client, Search("s"), planned, workers=4)
+    assert [item["id"] for item in items] == [f"{p}-{i}" for p in range(20) for i in range(100)]
+    assert sorted(client.asked) == list(range(1, 20))
+    assert 1 < client.most <= 4
+
+
+def test_partitions_are_disjoint_and_cover_every_search():
+    from tasks.extract.hh_search import select_partition
+
+    searches = [Search(name) for name in ("e", "a", "d", "b", "c")]
+    parts = [select_partition(searches, f"{k}/2") for k in (1, 2)]
+    assert [[s.name for s in p] for p in parts] == [["a", "c", "e"], ["b", "d"]]
+    assert select_partition(searches, None) == searches
+    for bad in ("3/2", "0/2", "half"):
+        with pytest.raises(ValueError, match="partition"):
+            select_partition(searches, bad)
