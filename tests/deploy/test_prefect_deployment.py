@@ -25,6 +25,7 @@ import requests
 from sqlalchemy import Engine, create_engine, text
 
 from schemas.tables import metadata
+from tests.conftest import stop_prefect_event_workers
 from tests.deploy.stack import (
     PREFECT,
     REPO,
@@ -164,6 +165,7 @@ def client(stack: Stack) -> Iterator[Any]:
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
         with get_client(sync_client=True) as c:
             yield c
+        stop_prefect_event_workers()  # before the stack's server stops (tests/conftest.py says why)
 
 
 def start_daily(client: Any, parameters: dict[str, Any], name: str = "daily/daily") -> Any:
