@@ -505,6 +505,15 @@ AVITO_REFERENCES: dict[str, tuple[Reference, ...]] = {
 }
 
 
+def status_rules() -> list[Rule]:
+    """The status vocabulary of applications and negotiations: a status outside the canonical ones is
+    an error (``bad_status``); ``unknown`` (a source state without a mapping) is a WARNING."""
+    return [
+        in_set("status", status.CANONICAL_STATUSES, "bad_status", what="the canonical statuses"),
+        not_in_set("status", (status.UNKNOWN,), "unknown_status", severity=WARNING),
+    ]
+
+
 def avito_clean(entity: str) -> Suite:
     """The clean suite of an Avito entity (``chat``, ``message``, ``application``, ``resume``).
 
@@ -516,10 +525,7 @@ def avito_clean(entity: str) -> Suite:
     table = AVITO_TABLES[entity]
     rules = table_rules(table)
     if entity == "application":
-        rules += [
-            in_set("status", status.CANONICAL_STATUSES, "bad_status", what="the canonical statuses"),
-            not_in_set("status", (status.UNKNOWN,), "unknown_status", severity=WARNING),
-        ]
+        rules += status_rules()
     (key,) = key_columns(table)
     return Suite(f"avito.{entity}.clean", entity, CLEAN, tuple(rules), id_column=key, source="avito")
 
@@ -546,10 +552,7 @@ def hh_negotiation_clean(entity: str) -> Suite:
     table = HH_NEGOTIATION_TABLES[entity]
     rules = table_rules(table)
     if entity == "negotiation":
-        rules += [
-            in_set("status", status.CANONICAL_STATUSES, "bad_status", what="the canonical statuses"),
-            not_in_set("status", (status.UNKNOWN,), "unknown_status", severity=WARNING),
-        ]
+        rules += status_rules()
     (key,) = key_columns(table)
     return Suite(f"hh.{entity}.clean", entity, CLEAN, tuple(rules), id_column=key, source="hh")
 

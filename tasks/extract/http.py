@@ -219,6 +219,9 @@ class HttpCore:
             with ``rejected=<the header the API refused as expired>`` to get a renewed one.
         errors: the source's error classification.
         timeout: (connect, read) seconds.
+        global_limit: blocks until a slot of a limit shared with other processes is granted (e.g.
+            :func:`flows.runtime.prefect_rate_limit`); called once per request, after the local
+            limiter. None: only the local limiter applies.
     """
 
     def __init__(
@@ -234,12 +237,14 @@ class HttpCore:
         timeout: tuple[float, float] = (5.0, 30.0),
         ua_headers: tuple[str, ...] = (),
         seed: int | None = None,
+        global_limit: Callable[[], None] | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.headers = {"User-Agent": user_agent, "Accept": "application/json"}
         for name in ua_headers:
             self.headers[name] = user_agent
         self.limiter = RateLimiter(rate_limit, burst)
+        self.global_limit = global_limit
         self.auth = auth
         self.errors = errors or ErrorPolicy()
         self.retry = retry or RetryPolicy()
@@ -287,6 +292,10 @@ class HttpCore:
                 if value:
                     headers["Authorization"] = value
             self.stats.waited += self.limiter.acquire()
+            if self.global_limit is not None:
+                started = time.monotonic()
+                self.global_limit()
+                self.stats.waited += time.monotonic() - started
             self.stats.record(path if method == "GET" else f"{method} {path}")
             try:
                 response = self._session().request(

@@ -84,17 +84,13 @@ from tasks.transform.avito import (
     table_columns,
     text_of,
 )
-from tasks.transform.status import map_avito_application_statuses
+from tasks.transform.status import HISTORY_COLUMNS, history_frame, map_avito_application_statuses
 
 ENTITY = "application"
 
 APPLICATION_COLUMNS: tuple[str, ...] = table_columns(avito_applications)
 """Key + data columns of the ``avito_applications`` table, in declared order."""
 
-HISTORY_COLUMNS: tuple[str, ...] = tuple(
-    c.name for c in status_history.columns if c.name not in {"id", "observed_at", "run_id"}
-)
-"""The columns of ``status_history`` a transform fills (the loader adds the id, observation time, run)."""
 
 PERSONAL_PREVALIDATION_VARIABLES: frozenset[str] = frozenset({"job_fio", "job_phone"})
 """``prevalidation.summary[].variable`` values whose answers are masked with the name and phone."""
@@ -238,15 +234,12 @@ def transform_applications(
 
 
 def _history(applications: pd.DataFrame) -> pd.DataFrame:
-    history = pd.DataFrame(
-        {
-            "source": SOURCE,
-            "entity": ENTITY,
-            "record_id": applications["application_id"],
-            "state": applications["state"],
-            "status": applications["status"],
-            "changed_at": applications["updated_at"],
-        },
-        index=applications.index,
+    history = history_frame(
+        SOURCE,
+        ENTITY,
+        applications["application_id"],
+        applications["state"],
+        applications["status"],
+        applications["updated_at"],
     )
-    return history.loc[:, list(HISTORY_COLUMNS)].astype(frame_dtypes(status_history, HISTORY_COLUMNS))
+    return history.astype(frame_dtypes(status_history, HISTORY_COLUMNS))

@@ -36,15 +36,12 @@ from tasks.transform.avito import (
     rfc3339_timestamps,
     table_columns,
 )
-from tasks.transform.status import HH_APPLICANT, HH_EMPLOYER, map_statuses
+from tasks.transform.status import HH_APPLICANT, HH_EMPLOYER, HISTORY_COLUMNS, history_frame, map_statuses
 
 SOURCE = "hh"
 ENTITY = "negotiation"
 NEGOTIATION_COLUMNS = table_columns(hh_negotiations)
 MESSAGE_COLUMNS = table_columns(hh_negotiation_messages)
-HISTORY_COLUMNS: tuple[str, ...] = tuple(
-    c.name for c in status_history.columns if c.name not in {"id", "observed_at", "run_id"}
-)
 VOCABULARY = {EMPLOYER: HH_EMPLOYER, APPLICANT: HH_APPLICANT}
 INT32_MAX = 2**31 - 1
 """The largest ``messages_count`` the integer column holds."""
@@ -152,15 +149,12 @@ def transform_negotiations(negotiations: Sequence[RawRecord], messages: Sequence
 
 def history_of(negotiations: pd.DataFrame) -> pd.DataFrame:
     """One status_history row per negotiation: its state at hh.ru's last change time."""
-    history = pd.DataFrame(
-        {
-            "source": SOURCE,
-            "entity": ENTITY,
-            "record_id": negotiations["negotiation_id"],
-            "state": negotiations["state"],
-            "status": negotiations["status"],
-            "changed_at": negotiations["updated_at"],
-        },
-        index=negotiations.index,
+    history = history_frame(
+        SOURCE,
+        ENTITY,
+        negotiations["negotiation_id"],
+        negotiations["state"],
+        negotiations["status"],
+        negotiations["updated_at"],
     )
-    return history.loc[:, list(HISTORY_COLUMNS)].astype(frame_dtypes(status_history, HISTORY_COLUMNS))
+    return history.astype(frame_dtypes(status_history, HISTORY_COLUMNS))

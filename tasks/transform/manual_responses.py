@@ -51,7 +51,9 @@ import pandas as pd
 
 from schemas.records import RawRecord, Rejection
 from schemas.status import UNKNOWN
-from tasks.transform.status import MANUAL, canonical_status
+from schemas.tables import hh_negotiations
+from tasks.transform.avito import table_columns
+from tasks.transform.status import HISTORY_COLUMNS, MANUAL, canonical_status
 from tasks.transform.vacancy import RecordError
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -86,22 +88,7 @@ DELIMITERS = (",", ";", "\t")
 HH_HOSTS = ("hh.ru", "hh.kz", "hh.uz", "headhunter.ge", "headhunter.kg", "rabota.by")
 """hh.ru and its regional sites: a link to any of them (or a subdomain: spb.hh.ru, api.hh.ru) counts."""
 
-NEGOTIATION_COLUMNS = (
-    "negotiation_id",
-    "origin",
-    "vacancy_id",
-    "resume_id",
-    "state",
-    "status",
-    "created_at",
-    "updated_at",
-    "has_updates",
-    "viewed_by_opponent",
-    "messages_count",
-    "note",
-    "payload",
-)
-HISTORY_COLUMNS = ("source", "entity", "record_id", "state", "status", "changed_at")
+NEGOTIATION_COLUMNS = table_columns(hh_negotiations)
 
 _VACANCY_PATH = re.compile(r"/vacanc(?:y|ies)/(\d+)/?")
 _INTEGRAL = re.compile(r"(\d+)(?:\.0+)?")

@@ -250,3 +250,25 @@ def map_avito_application_statuses(states: pd.Series, is_viewed: pd.Series) -> p
     viewed = np.fromiter((flag is True for flag in is_viewed), dtype=bool, count=len(is_viewed))
     statuses[new & viewed] = VIEWED
     return statuses
+
+
+HISTORY_COLUMNS: tuple[str, ...] = ("source", "entity", "record_id", "state", "status", "changed_at")
+"""The ``status_history`` columns a transform fills (the loader adds the id, observation time and run)."""
+
+
+def history_frame(
+    source: str, entity: str, record_ids: pd.Series, states: pd.Series, statuses: pd.Series, changed_at: pd.Series
+) -> pd.DataFrame:
+    """One ``status_history`` row per record: its source state, canonical status and the source's
+    time of the change, aligned on the index of ``record_ids``."""
+    return pd.DataFrame(
+        {
+            "source": source,
+            "entity": entity,
+            "record_id": record_ids,
+            "state": states,
+            "status": statuses,
+            "changed_at": changed_at,
+        },
+        index=record_ids.index,
+    ).loc[:, list(HISTORY_COLUMNS)]
