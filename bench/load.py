@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.load --rows 100000 --repeat 3
     .venv/bin/python -m bench.load --rows 100000 1000000 --repeat 1 --no-dlt
+    .venv/bin/python -m bench.load --rows 1000000 --chunk 100000 --repeat 1 --no-dlt
 
 Rows are real-shaped vacancies (emulator details through the transform, jsonb payload included);
 sizes above 100,000 repeat the 100,000 rows under new ids. Measured side by side, median of
@@ -16,6 +17,10 @@ sizes above 100,000 repeat the 100,000 rows under new ids. Measured side by side
   the same server, first load and the 1% reload.
   dlt is optional: ``uv pip install -e '.[bench]'``.
 
+With ``--chunk N`` (sizes above N rows), the rows are made and loaded N at a time, as the flows do
+(one ``load_batch`` per window), and the floor is one raw COPY of all the rows, made chunk by chunk
+in the same way: the client never holds more than one chunk besides the 100,000 base rows.
+
 The database is ``$BENCH_DATABASE_URL``, else a scratch database on 127.0.0.1:5432.
 """
 
@@ -27,6 +32,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -65,29 +71,51 @@ def widen(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
     return pd.concat(copies, ignore_index=True).iloc[:rows]
 
 
+def chunk_frames(base: pd.DataFrame, rows: int, chunk: int) -> Iterator[pd.DataFrame]:
+    """``rows`` rows in frames of at most ``chunk`` rows: copies of ``base`` under new ids
+    (``<id>-<copy>``, the same ids as :func:`widen`), each made only when it is needed."""
+    left = rows
+    for n in range(-(-rows // len(base))):
+        part = base.iloc[: min(len(base), left)].copy()
+        if n:
+            part["vacancy_id"] = part["vacancy_id"] + f"-{n}"
+        for start in range(0, len(part), chunk):
+            yield part.iloc[start : start + chunk]
+        left -= len(part)
+
+
 def one_percent_changed(frame: pd.DataFrame) -> pd.DataFrame:
     changed = frame.copy()
     changed.loc[::100, "salary_to"] = changed.loc[::100, "salary_to"].fillna(0) + 1000
     return changed
 
 
-def raw_copy(engine: Engine, frame: pd.DataFrame) -> float:
-    """The floor: COPY the same columns, values prepared the same way, into an empty table."""
+def raw_copy(engine: Engine, frame: pd.DataFrame | Iterator[pd.DataFrame]) -> float:
+    """The floor: COPY the same columns, values prepared the same way, into an empty table
+    (one COPY statement, also when ``frame`` is an iterator of chunks; making a chunk is not timed)."""
     columns = key_columns(vacancies) + data_columns(vacancies)
     names = ", ".join(columns)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS copy_floor"))
         # same column types, no keys or constraints: a plain logged table, like the real ones
         conn.execute(text(f"CREATE TABLE copy_floor AS SELECT {names} FROM vacancies WITH NO DATA"))  # noqa: S608
+    frames = iter([frame] if isinstance(frame, pd.DataFrame) else frame)
+    making = 0.0
     started = time.perf_counter()
-    plain = _columns(frame, columns)
-    plain["payload"] = [None if v is None else v.decode() for v in plain["payload"]]
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY copy_floor ({names}) FROM STDIN") as copy:
-            for row in zip(*(plain[c] for c in columns), strict=True):
-                copy.write_row(row)
-    seconds = time.perf_counter() - started
+            while True:
+                made = time.perf_counter()
+                part = next(frames, None)
+                making += time.perf_counter() - made
+                if part is None:
+                    break
+                plain = _columns(part, columns)
+                plain["payload"] = [None if v is None else v.decode() for v in plain["payload"]]
+                for row in zip(*(plain[c] for c in columns), strict=True):
+                    copy.write_row(row)
+    seconds = time.perf_counter() - started - making
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE copy_floor"))
     return seconds
@@ -109,6 +137,32 @@ def timed_load(engine: Engine, batch: VacancyBatch, frame: pd.DataFrame | None =
         seen_at=datetime.now(UTC),
     )
     return time.perf_counter() - started
+
+
+def chunked_load(engine: Engine, batch: VacancyBatch, rows: int, chunk: int, changed: bool = False) -> float:
+    """Seconds of loading ``rows`` rows ``chunk`` at a time, one :func:`load_batch` per chunk (the
+    employers with the first), as the flows load window by window; making a chunk is not timed."""
+    seconds = 0.0
+    for i, part in enumerate(chunk_frames(batch.vacancies, rows, chunk)):
+        frame = one_percent_changed(part) if changed else part
+        tables = [(employers, batch.employers)] if i == 0 else []
+        started = time.perf_counter()
+        load_batch(engine, [*tables, (vacancies, frame)], [], run_id=str(uuid.uuid4()), seen_at=datetime.now(UTC))
+        seconds += time.perf_counter() - started
+    return seconds
+
+
+def bench_chunked(engine: Engine, rows: int, chunk: int, repeat: int) -> dict[str, float]:
+    """Median seconds of the floor (one COPY of all rows) and of chunked first load and reloads."""
+    batch, _ = make_batch(min(rows, BASE_ROWS))
+    times: dict[str, list[float]] = {s: [] for s in ("floor", "first", "reload 1%", "reload unchanged")}
+    for _ in range(repeat):
+        times["floor"].append(raw_copy(engine, chunk_frames(batch.vacancies, rows, chunk)))
+        empty_tables(engine)
+        times["first"].append(chunked_load(engine, batch, rows, chunk))
+        times["reload 1%"].append(chunked_load(engine, batch, rows, chunk, changed=True))
+        times["reload unchanged"].append(chunked_load(engine, batch, rows, chunk, changed=True))
+    return {s: statistics.median(v) for s, v in times.items()}
 
 
 def dlt_available() -> bool:
@@ -181,16 +235,23 @@ def bench_size(
     return {s: statistics.median(v) for s, v in times.items()}, transform_s, len(batch.employers)
 
 
-def figures(sizes: list[int], repeat: int, with_dlt: bool = True, dlt_repeat: int = 1) -> list[Figure]:
-    """The load rows of the table, for each size."""
+def figures(
+    sizes: list[int], repeat: int, with_dlt: bool = True, dlt_repeat: int = 1, chunk: int | None = None
+) -> list[Figure]:
+    """The load rows of the table, for each size (sizes above ``chunk`` loaded in chunks, without dlt)."""
     if with_dlt and not dlt_available():
         print(DLT_MISSING)
         with_dlt = False
     result = []
     with scratch_database() as engine:
         for rows in sizes:
-            med, _, _ = bench_size(engine, rows, repeat, with_dlt, dlt_repeat)
-            k = f"{rows // 1000}k"
+            chunked = bool(chunk) and rows > chunk
+            if chunked:
+                med = bench_chunked(engine, rows, chunk, repeat)
+                k = f"{rows // 1000}k in {chunk // 1000}k chunks"
+            else:
+                med, _, _ = bench_size(engine, rows, repeat, with_dlt, dlt_repeat)
+                k = f"{rows // 1000}k"
             floor = med["floor"]
             target = ("<=", 1.5) if rows == BASE_ROWS else None
             result += [
@@ -206,7 +267,7 @@ def figures(sizes: list[int], repeat: int, with_dlt: bool = True, dlt_repeat: in
                     med["reload unchanged"] / floor,
                 ),
             ]
-            if with_dlt:
+            if with_dlt and not chunked:
                 target = (">=", 3.0) if rows == BASE_ROWS else None
                 result += [
                     Figure(
@@ -233,8 +294,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-dlt", action="store_true", help="skip the dlt comparison")
     parser.add_argument("--dlt-repeat", type=int, default=1, help="repetitions of the (slow) dlt runs")
+    parser.add_argument("--chunk", type=int, help="load sizes above this many rows in chunks of it (no dlt)")
     args = parser.parse_args()
-    print(render(figures(args.rows, args.repeat, with_dlt=not args.no_dlt, dlt_repeat=args.dlt_repeat)))
+    if args.chunk is not None and not 0 < args.chunk <= BASE_ROWS:
+        parser.error(f"--chunk must be between 1 and {BASE_ROWS}")
+    rendered = figures(args.rows, args.repeat, with_dlt=not args.no_dlt, dlt_repeat=args.dlt_repeat, chunk=args.chunk)
+    print(render(rendered))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
     .venv/bin/python -m bench.run --only load extract --load-rows 100000 --repeat 3
 
 Each benchmark also runs alone: ``python -m bench.load``, ``bench.extract``, ``bench.daily``,
-``bench.quality``, ``bench.avito``. Every ratio compares two things measured in the same run
+``bench.quality``, ``bench.avito``, ``bench.scaleout``. Every ratio compares two things measured in the same run
 (median of ``--repeat`` where a step is repeated). Run it with ``nice`` on a shared machine.
 """
 
@@ -18,10 +18,10 @@ import subprocess
 import sys
 import time
 
-from bench import daily, extract, load
+from bench import daily, extract, load, scaleout
 from bench.report import Figure, render
 
-BENCHMARKS = ("load", "extract", "daily", "quality")
+BENCHMARKS = ("load", "extract", "daily", "quality", "scaleout")
 
 
 def quality_figure(rows: int, repeat: int) -> Figure:
@@ -68,6 +68,8 @@ def main() -> None:
             figures += daily.figures(daily_sizes)
         elif name == "quality":
             figures.append(quality_figure(20_000 if args.quick else 100_000, repeat))
+        elif name == "scaleout":
+            figures += scaleout.figures(150 if args.quick else 500, 10.0, 100, 1, 14.0)
     print(
         f"\n{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"{time.perf_counter() - started:.0f}s in all\n"

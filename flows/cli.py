@@ -32,6 +32,10 @@ def _prefect_defaults() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.partition and args.flow != "hh-vacancies":
+        from flows.settings import ConfigurationError
+
+        raise ConfigurationError(f"--partition applies to `jobpipe run hh-vacancies` only, not to {args.flow}")
     _prefect_defaults()
     common = {"sandbox": args.sandbox, "sandbox_url": args.sandbox_url, "searches_file": args.searches}
     if args.flow == "daily":
@@ -51,7 +55,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         from flows.hh_vacancies import hh_vacancies
 
-        print(json.dumps(hh_vacancies(lookback_days=args.lookback_days, **common), indent=1))
+        report = hh_vacancies(lookback_days=args.lookback_days, partition=args.partition, **common)
+        print(json.dumps(report, indent=1))
     return 0
 
 
@@ -241,6 +246,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--sandbox-url", help="an emulator that is already running (jobpipe sandbox)")
     run.add_argument("--searches", help="TOML file of hh.ru searches")
     run.add_argument("--lookback-days", type=int, default=30)
+    run.add_argument("--partition", help="hh-vacancies only: 'k/n' harvests the k-th of n disjoint sets of searches")
     run.set_defaults(func=cmd_run)
 
     auth = sub.add_parser("auth", help="authorize jobpipe with hh.ru as a user")

@@ -15,6 +15,8 @@ read the environment themselves.
 | HH_USER_AGENT             | "AppName/1.0 (you@example.com)", required by hh.ru             |
 | HH_REDIRECT_URI           | the redirect URI registered for the application (code exchange) |
 | HH_RATE_LIMIT             | requests per second to hh.ru (default 4)                       |
+| HH_GLOBAL_RATE_LIMIT      | name of a Prefect global concurrency limit with slot decay that |
+|                           | every process calling hh.ru shares (unset: local limiter only)  |
 | HH_TOKEN_STORE            | token store file (default JOBPIPE_HOME/hh_tokens.json)         |
 | JOBPIPE_SEARCHES          | TOML file with the searches (default: the bundled searches)   |
 | AVITO_API_URL             | https://api.avito.ru                                           |
@@ -51,6 +53,9 @@ class HHSettings:
     redirect_uri: str | None = None
     rate_limit: float = 4.0
     token_store: Path = Path(".jobpipe/hh_tokens.json")
+    global_rate_limit: str | None = None
+    """A Prefect global concurrency limit (with slot decay) taken once per request, shared by every
+    process and worker on the same IP; None: only this process's own limiter."""
 
     def require_credentials(self) -> tuple[str, str]:
         """The client id and secret, or a ConfigurationError that says where to get them."""
@@ -98,6 +103,16 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigurationError(f"{name} must be a number of requests per second, got {env[name]!r}") from None
 
 
+def _limit_name(env: Mapping[str, str], name: str) -> str | None:
+    """A Prefect concurrency limit's name from ``env[name]``, or None when unset or blank."""
+    value = (env.get(name) or "").strip()
+    if any(c in value for c in "/%&><"):
+        raise ConfigurationError(
+            f"{name} must be the name of a Prefect global concurrency limit (no / % & > <), got {value!r}"
+        )
+    return value or None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``env`` (default: the process environment, with the Prefect Secret
     blocks filled in where :mod:`flows.credentials` says: in deployed runs or with JOBPIPE_USE_BLOCKS=1)."""
@@ -115,6 +130,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redirect_uri=env.get("HH_REDIRECT_URI") or None,
         rate_limit=rate,
         token_store=Path(env.get("HH_TOKEN_STORE") or home / "hh_tokens.json").expanduser(),
+        global_rate_limit=_limit_name(env, "HH_GLOBAL_RATE_LIMIT"),
     )
     avito = AvitoSettings(
         api_url=env.get("AVITO_API_URL", DEFAULT_AVITO_API_URL).rstrip("/"),
