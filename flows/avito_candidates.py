@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.utilities.annotations import quote
 from sqlalchemy import select
 
 from flows import runtime
@@ -148,11 +149,18 @@ def _run(settings, lookback_days: int, workers: int, run_id: str | None) -> dict
         ],
         "application": records("application", applications, fetched_at),
     }
+    # large inputs go in ``quote``: Prefect then hands them over without walking every record
     batch: AvitoBatch = t.transform(
-        account, raw["chat"], raw["message"], raw["application"], resumes, fetched_at, masked_before
+        account,
+        quote(raw["chat"]),
+        quote(raw["message"]),
+        quote(raw["application"]),
+        quote(resumes),
+        fetched_at,
+        masked_before,
     )
     raw["resume"] = [RawRecord("avito", "resume", rid, fetched_at, p) for rid, p in resumes.items() if p]
-    batch, outcomes = t.check(batch, raw)
+    batch, outcomes = t.check(quote(batch), quote(raw))
     cursors = []
     if "applications" in done and new_apps_cursor:
         cursors.append(("avito:applications", new_apps_cursor))
@@ -162,7 +170,7 @@ def _run(settings, lookback_days: int, workers: int, run_id: str | None) -> dict
             cursors.append(("avito:chats", datetime.fromtimestamp(newest_chat, UTC)))
         if "messages" in done:
             cursors.append(("avito:messages", datetime.fromtimestamp(newest_chat, UTC)))
-    result = t.load(engine, batch, unchanged_apps, run_id, fetched_at, cursors)
+    result = t.load(engine, quote(batch), quote(unchanged_apps), run_id, fetched_at, cursors)
     for name, table in (
         ("chats", "avito_chats"),
         ("messages", "avito_messages"),

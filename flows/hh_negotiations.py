@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.utilities.annotations import quote
 
 from flows import runtime
 from flows.hh_vacancies import new_run_id
@@ -94,14 +95,16 @@ def _account(settings: Settings, engine, key: str, workers: int, run_id: str, re
             raise StreamClosed(harvest.closed)
         raw_messages = t.fetch_messages(client, message_targets(harvest), fetched_at, workers)
         negotiations.extracted, messages.extracted = len(harvest.negotiations), len(raw_messages)
-        batch, outcomes = t.check(t.transform(harvest.negotiations, raw_messages), harvest.negotiations + raw_messages)
+        records = harvest.negotiations + raw_messages  # in ``quote``: Prefect need not walk every record
+        batch = t.transform(quote(harvest.negotiations), quote(raw_messages))
+        batch, outcomes = t.check(quote(batch), quote(records))
         entry["expectations"] = outcomes
         unknown = int((batch.negotiations["status"] == UNKNOWN).sum())
         if unknown:
             states = sorted(set(batch.negotiations.loc[batch.negotiations["status"] == UNKNOWN, "state"].dropna()))
             report["notes"].append(f"{key}: {unknown} negotiations in states jobpipe has no mapping for: {states}")
         new_cursor = (stream, harvest.newest) if harvest.newest else None
-        result = t.load(engine, batch, run_id, fetched_at, new_cursor)
+        result = t.load(engine, quote(batch), run_id, fetched_at, new_cursor)
         rejected_negotiations = sum(1 for r in batch.rejections if r.record.entity == NEGOTIATION)
         negotiations.add_load(result.tables.get("hh_negotiations"), rejected_negotiations)
         messages.add_load(result.tables.get("hh_negotiation_messages"), len(batch.rejections) - rejected_negotiations)
