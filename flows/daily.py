@@ -16,7 +16,7 @@ from flows.hh_vacancies import hh_vacancies, new_run_id
 from flows.hooks import notify_failure
 from flows.settings import ConfigurationError, Settings, load_settings
 from flows.summary import render_entities, render_expectations, render_markdown, render_quality
-from tasks.manual_import import ImportSummary, import_responses_task
+from tasks.manual_import import import_responses_task
 from tasks.report_tasks import publish_report
 from tasks.run_log import finish_run, start_run
 
@@ -168,7 +168,7 @@ def render_report(report: dict[str, Any], status: str, sandbox: bool) -> str:
         if account.get("expectations"):
             markdown += "\n" + render_expectations(account["expectations"])
     if report.get("manual_import"):
-        lines = "\n".join(f"- {line}" for line in ImportSummary(**_summary_fields(report["manual_import"])).lines())
+        lines = "\n".join(f"- {line}" for line in report["manual_import"]["lines"])
         markdown += f"\n## Responses imported from a file\n\n{lines}\n"
     if report.get("avito"):
         markdown += "\n" + render_entities("Avito candidates", report["avito"]["entities"], report["avito"]["notes"])
@@ -196,7 +196,3 @@ def render_funnel(analytics: dict[str, Any]) -> str:
         "Per source, weekly and stage times: the `jobpipe-analytics` artifact and these files:\n\n"
         f"{files}\n"
     )
-
-
-def _summary_fields(summary: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in summary.items() if k in ImportSummary.__dataclass_fields__}

@@ -77,7 +77,8 @@ class ImportSummary:
         return self.rows == self.events + self.rejected
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "balanced": self.balanced}
+        """The fields, ``balanced``, and ``lines`` (the summary for a person, for the run report)."""
+        return {**asdict(self), "balanced": self.balanced, "lines": self.lines()}
 
     def lines(self) -> list[str]:
         """The summary for a person (the CLI prints it; the task logs it)."""
