@@ -45,6 +45,11 @@ class Processes:
         self.started.append(proc)
         return proc
 
+    def stop(self, proc: subprocess.Popen) -> None:
+        """Stop one of them (its whole group) now."""
+        _kill_group(proc)
+        self.started.remove(proc)
+
     def stop_all(self) -> None:
         for proc in reversed(self.started):
             _kill_group(proc)

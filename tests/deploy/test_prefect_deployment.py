@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -51,6 +52,7 @@ CHROMIUM = "/usr/bin/chromium"
 # the daily flow's sources (default: all of them, as a scheduled run); e.g. "hh,avito" to leave one out
 SOURCES = [s for s in os.environ.get("JOBPIPE_DEPLOY_TEST_SOURCES", "").split(",") if s]
 RUN_TIMEOUT = 240
+WORKER = [*PREFECT, "worker", "start", "--pool", "jobpipe", "--type", "process"]
 
 
 @dataclass
@@ -64,6 +66,8 @@ class Stack:
     logs: Path
     webhook: Webhook
     engine: Engine
+    processes: Processes
+    worker_env: dict[str, str]
 
     def parameters(self, **extra: Any) -> dict[str, Any]:
         sources = {"sources": SOURCES} if SOURCES else {}
@@ -137,10 +141,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterat
             "HH_CLIENT_SECRET": WORKER_SECRET,
             "AVITO_CLIENT_SECRET": WORKER_SECRET,
         }
-        processes.start("worker", [*PREFECT, "worker", "start", "--pool", "jobpipe", "--type", "process"], worker_env)
+        processes.start("worker", WORKER, worker_env)
         searches = base / "searches.toml"
         searches.write_text(SEARCHES)
-        yield Stack(api_url, api_url.removesuffix("/api"), env, sandbox, searches, home, logs, webhook, engine)
+        yield Stack(
+            api_url,
+            api_url.removesuffix("/api"),
+            env,
+            sandbox,
+            searches,
+            home,
+            logs,
+            webhook,
+            engine,
+            processes,
+            worker_env,
+        )
     finally:
         processes.stop_all()
         sandbox.stop()
@@ -270,6 +286,9 @@ def test_daily_deployment_runs_and_reports(stack: Stack, client: Any, first_run:
     run = first_run["run"]
     deployments = {d.name for d in client.read_deployments()}
     assert {"daily", "hh-vacancies", "hh-negotiations", "avito-candidates"} <= deployments
+    for k in (1, 2):  # scale-out: one deployment per partition of the searches
+        partition = client.read_deployment_by_name(f"hh-vacancies/hh-vacancies-{k}-of-2")
+        assert partition.parameters["partition"] == f"{k}/2" and not partition.schedules
     daily = client.read_deployment_by_name("daily/daily")
     assert daily.schedules and daily.schedules[0].schedule.timezone == "Europe/Moscow"
     assert daily.global_concurrency_limit.limit == 1
@@ -474,3 +493,94 @@ def test_repo_root_is_the_pull_directory() -> None:
     assert clone_directory({}) == REPO
     with pytest.raises(FileNotFoundError, match="JOBPIPE_DIR"):
         clone_directory({"JOBPIPE_DIR": "/"})
+
+
+TWO_SEARCHES = """
+[[search]]
+name = "deploy-test-moscow"
+area = ["1"]
+
+[[search]]
+name = "deploy-test-other-cities"
+area = ["2", "3", "4", "160"]
+"""
+GLOBAL_LIMIT = "deploy-test-hh-api"
+
+
+def test_two_workers_harvest_the_two_partitions(stack: Stack, client: Any, first_run: dict[str, Any]) -> None:
+    """Scale-out: the partition deployments run at once on two workers that share one global rate
+    limit, and together load exactly what one run of every search loads."""
+    searches = stack.searches_file.with_name("two_searches.toml")
+    searches.write_text(TWO_SEARCHES)
+    # the last 3 days only: a few dozen vacancies keep the test short (under load the Prefect server
+    # grants a slot of the global limit in tens of milliseconds, one at a time per process)
+    parameters = {**stack.parameters(searches_file=str(searches)), "lookback_days": 3}
+    parameters.pop("sources", None)  # a daily-flow parameter; these are hh-vacancies runs
+
+    # the reference: one run of every search, on the stack's one worker
+    empty_tables(stack.engine)
+    t0 = time.monotonic()
+    whole = start_daily(client, parameters, name="hh-vacancies/hh-vacancies")
+    run = wait_final(client, stack, [whole.id])[whole.id]
+    assert run.state.is_completed(), f"{run.state.name}: {run.state.message}\n{stack.diagnostics()}"
+    reference = _harvest(stack.engine)
+    t1 = time.monotonic()
+    assert reference["by_run"] == {str(whole.id): ["deploy-test-moscow", "deploy-test-other-cities"]}
+
+    empty_tables(stack.engine)
+    run_cli([*PREFECT, "gcl", "create", GLOBAL_LIMIT, "--limit", "1", "--slot-decay-per-second", "50"], stack.env)
+    created = client.read_global_concurrency_limit_by_name(GLOBAL_LIMIT).updated
+    stack.processes.stop(next(p for p in stack.processes.started if p.args == WORKER))
+    partition_env = {**stack.worker_env, "HH_GLOBAL_RATE_LIMIT": GLOBAL_LIMIT}
+    # two workers of the same pool, one flow run at a time each: each takes one of the two runs
+    workers = [
+        stack.processes.start(
+            f"worker-{k}", [*WORKER, "--limit", "1", "--name", f"partition-worker-{k}"], partition_env
+        )
+        for k in (1, 2)
+    ]
+    try:
+        runs = [start_daily(client, parameters, name=f"hh-vacancies/hh-vacancies-{k}-of-2") for k in (1, 2)]
+        final = wait_final(client, stack, [r.id for r in runs])
+        t2 = time.monotonic()
+        for r in final.values():
+            assert r.state.is_completed(), f"{r.state.name}: {r.state.message}\n{stack.diagnostics()}"
+        spans = sorted((r.start_time, r.end_time) for r in final.values())
+        assert spans[1][0] < spans[0][1], f"the partitions did not run at the same time: {spans}"
+        harvested = _harvest(stack.engine)
+        # every hh.ru request of both runs took a slot of the global limit on the Prefect server
+        assert client.read_global_concurrency_limit_by_name(GLOBAL_LIMIT).updated > created
+    finally:
+        for process in workers:
+            stack.processes.stop(process)
+        stack.processes.start("worker", WORKER, stack.worker_env)
+    print(f"one worker, every search: {t1 - t0:.1f} s; two workers, one partition each: {t2 - t1:.1f} s")
+    # each worker ran one of the two runs (both may try to take a run; the server lets one have it)
+    ran = {k: _runs_of_worker(stack.logs / f"worker-{k}.log") for k in (1, 2)}
+    assert sorted(map(len, ran.values())) == [1, 1] and ran[1] | ran[2] == {str(r.id) for r in runs}, ran
+    # each run harvested one search (its partition), and the two loaded what one run of both loads
+    assert {run: len(names) for run, names in harvested["by_run"].items()} == {str(r.id): 1 for r in runs}
+    assert harvested["searches"] == reference["searches"]
+    assert harvested["tables"] == reference["tables"]
+
+
+def _runs_of_worker(log: Path) -> set[str]:
+    """The flow runs a worker ran: those it submitted, less those whose submission the server
+    aborted because another worker had taken them."""
+    text_ = log.read_text(errors="replace")
+    submitted = set(re.findall(r"submitting flow run '([0-9a-f-]{36})'", text_))
+    return submitted - set(re.findall(r"Aborted submission of flow run '([0-9a-f-]{36})'", text_))
+
+
+def _harvest(engine: Engine) -> dict[str, Any]:
+    """What hh-vacancies runs loaded: vacancies and employers, and which run moved which search's
+    cursor (``sync_cursors.run_id`` is the flow run's id)."""
+    tables = {name: fp for name, fp in table_fingerprints(engine).items() if name in ("vacancies", "employers")}
+    assert all(count > 0 for count, _ in tables.values()), tables
+    with engine.connect() as conn:
+        cursors = conn.execute(text("SELECT stream, run_id FROM sync_cursors WHERE stream LIKE 'hh:vacancies:%'")).all()
+    by_run: dict[str, list[str]] = {}
+    for stream, run_id in cursors:
+        by_run.setdefault(run_id, []).append(stream.removeprefix("hh:vacancies:"))
+    by_run = {run_id: sorted(names) for run_id, names in by_run.items()}
+    return {"tables": tables, "by_run": by_run, "searches": sorted(s for names in by_run.values() for s in names)}
