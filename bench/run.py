@@ -69,7 +69,7 @@ def main() -> None:
         elif name == "quality":
             figures.append(quality_figure(20_000 if args.quick else 100_000, repeat))
         elif name == "scaleout":
-            figures += scaleout.figures(150 if args.quick else 500, 10.0, 100, 1, 14.0)
+            figures += scaleout.figures(150 if args.quick else 500, 10.0, 100, 9.7)
     print(
         f"\n{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"{time.perf_counter() - started:.0f}s in all\n"

@@ -1,33 +1,31 @@
-"""Benchmark: scale-out — searches partitioned across processes that share one hh.ru rate limit.
+"""Benchmark: scale-out — the searches partitioned across Prefect workers that share one hh.ru limit.
 
     .venv/bin/python -m bench.scaleout --vacancies 500 --limit 10 --latency-ms 100
 
-hh.ru limits requests per IP (about 10/s), so every process on one machine shares one limit. This
-starts a Prefect server (``prefect server start``, as for deployments), creates a global concurrency
-limit with slot decay on it (``prefect gcl create hh-api --limit L --slot-decay-per-second R``),
+hh.ru limits requests per IP (about 10/s), so every worker on one machine shares one limit. This
+starts a Prefect server (``prefect server start``), creates the process work pool, deploys
+``prefect.yaml`` (``prefect deploy --all``), creates the global concurrency limit that counts the
+processes calling hh.ru (``prefect gcl create hh-api --limit 10``, see flows/shared_limit.py),
 serves the emulator from this process (``--limit`` requests/s per token, ``--latency-ms`` per
-answer; every process uses the same application token from one token store, as processes on one IP
+answer; every worker uses the same application token from one token store, as workers on one IP
 share hh.ru's limit) and harvests two searches of about equal size (Moscow; Saint Petersburg and
-three other cities), 30 days back, into a fresh database each time, three ways:
+three other cities), 30 days back, into a fresh database each time, three ways, each with its own
+``prefect worker start --limit 1`` processes:
 
-- one process, every search (``jobpipe run hh-vacancies``);
-- two processes at once, ``--partition 1/2`` and ``2/2``, each with only its own limiter at the
-  full rate (``HH_RATE_LIMIT``): what a user gets by starting a second worker;
-- the same two processes with ``HH_GLOBAL_RATE_LIMIT=hh-api`` (and their own limiters kept).
+- one worker, one run of the ``hh-vacancies`` deployment (every search);
+- two workers, one run each of ``hh-vacancies-1-of-2`` and ``hh-vacancies-2-of-2`` started at once,
+  each with the whole ``HH_RATE_LIMIT`` for itself: what a user gets by starting a second worker;
+- the same two workers with ``HH_GLOBAL_RATE_LIMIT=hh-api``: they split ``HH_RATE_LIMIT``.
 
-Each flow run is recorded on the Prefect server (``PREFECT_API_URL``), as a worker's would be; the
-processes are plain ``jobpipe`` processes, not ``prefect worker`` runs of a deployment. Printed:
-the requests/s the emulator answered (429s excluded) over the harvest's span, divided by the limit;
-the 429s; the processes' wall time against the one process's; and the cost of one
-``rate_limit`` call to the Prefect API, measured alone.
+Printed: the requests/s the emulator answered (429s excluded) over the harvest's span, divided by
+the limit; the 429s; which worker ran which run (read from the workers' logs); and the time from
+starting the runs to the last one's end, against one worker's.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -41,10 +39,21 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from bench.report import Figure, render
-from tests.deploy.stack import PREFECT, Processes, free_port, run_cli, server_healthy, tail, wait_until
+from tests.conftest import stop_prefect_event_workers
+from tests.deploy.stack import (
+    PREFECT,
+    Processes,
+    free_port,
+    run_cli,
+    runs_of_worker,
+    server_healthy,
+    tail,
+    wait_until,
+)
 
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 LIMIT_NAME = "hh-api"
+POOL = "jobpipe"
 # two searches of about equal size in the emulator's world (area weights 40 and 17+7+6+10)
 SEARCHES = """
 [[search]]
@@ -66,6 +75,7 @@ class Outcome:
     answered: int
     throttled: int
     span: float
+    placement: str = ""
 
     @property
     def rate(self) -> float:
@@ -108,8 +118,10 @@ def prefect_server(base: Path) -> Any:
             "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{base / 'prefect.db'}",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_API_REQUEST_TIMEOUT": "120",
-            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PREFECT_LOGGING_LEVEL": "INFO",  # the workers' logs say which flow runs they ran
             "PREFECT_CLI_COLORS": "false",
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "PREFECT_WORKER_PREFETCH_SECONDS": "5",
         }
     )
     logs = base / "logs"
@@ -140,68 +152,79 @@ def scratch_url() -> Any:
 
 
 def harvest(
-    name: str, env: dict[str, str], searches: Path, partitions: list[str | None], timeline: Timeline, logs: Path
+    name: str,
+    env: dict[str, str],
+    searches: Path,
+    deployments: list[str],
+    timeline: Timeline,
+    logs: Path,
 ) -> Outcome:
-    """Run ``jobpipe run hh-vacancies`` once per partition, all at once, into a fresh database."""
+    """One run of each deployment, started at once, on as many workers (one run at a time each),
+    into a fresh database; the workers are started before and stopped after."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    slug = name.replace(" ", "_").replace(",", "")
     timeline.take()
     with scratch_url() as db_url:
-        started = time.monotonic()
-        running = []
-        for i, partition in enumerate(partitions):
-            args = [sys.executable, "-m", "flows.cli", "run", "hh-vacancies", "--searches", str(searches)]
-            args += ["--partition", partition] if partition else []
-            log = open(logs / f"{name.replace(' ', '_')}_{i}.log", "w")
-            running.append((subprocess.Popen(args, env={**env, "DATABASE_URL": db_url}, stdout=log, stderr=log), log))
-        failed = []
-        for process, log in running:
-            if process.wait() != 0:
-                failed.append(log.name)
-            log.close()
-        wall = time.monotonic() - started
-    if failed:
-        raise RuntimeError(f"{name}: a run failed:\n" + "\n".join(Path(f).read_text()[-3000:] for f in failed))
+        processes = Processes(logs)
+        worker_env = {**env, "DATABASE_URL": db_url}
+        try:
+            worker_logs = []
+            for k in range(1, len(deployments) + 1):
+                worker = f"{slug}-worker-{k}"
+                args = [*PREFECT, "worker", "start", "--pool", POOL, "--type", "process", "--limit", "1"]
+                processes.start(worker, [*args, "--name", worker], worker_env)
+                worker_logs.append(logs / f"{worker}.log")
+            wait_until(lambda: all("started!" in log.read_text() for log in worker_logs), 180, f"{name}: workers")
+            with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):
+                with get_client(sync_client=True) as client:
+                    started = time.monotonic()
+                    runs = [
+                        client.create_flow_run_from_deployment(
+                            client.read_deployment_by_name(f"hh-vacancies/{deployment}").id,
+                            parameters={"searches_file": str(searches)},
+                        )
+                        for deployment in deployments
+                    ]
+                    final = _wait_final(client, [r.id for r in runs], name, processes)
+                    wall = time.monotonic() - started
+                stop_prefect_event_workers()
+            failed = [r for r in final if not r.state.is_completed()]
+            if failed:
+                raise RuntimeError(f"{name}: {[(r.name, r.state.name, r.state.message) for r in failed]}")
+        finally:
+            processes.stop_all()
+    ran = [sorted(runs_of_worker(log)) for log in worker_logs]
+    by_id = {str(r.id): r.name for r in final}
+    placement = "; ".join(f"worker {k}: {', '.join(by_id[i] for i in ids) or '-'}" for k, ids in enumerate(ran, 1))
     events = timeline.take()
     answered = [t for t, status in events if status != 429]
     span = max(answered) - min(answered) if len(answered) > 1 else 0.0
-    return Outcome(name, wall, len(answered), sum(status == 429 for _, status in events), span)
+    return Outcome(name, wall, len(answered), sum(status == 429 for _, status in events), span, placement)
 
 
-def rate_limit_call_cost(env: dict[str, str], calls: int = 100) -> float:
-    """Median seconds of one ``rate_limit`` call on a limit that never blocks, in a child process."""
-    code = (
-        "import statistics, sys, time\n"
-        "from prefect.concurrency.sync import rate_limit\n"
-        "times = []\n"
-        f"for _ in range({calls}):\n"
-        "    t = time.perf_counter(); rate_limit('bench-free', strict=True); times.append(time.perf_counter() - t)\n"
-        "print(statistics.median(times[5:]))\n"
-    )
-    run_cli([*PREFECT, "gcl", "create", "bench-free", "--limit", "100000", "--slot-decay-per-second", "100000"], env)
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    return float(done.stdout.strip().splitlines()[-1])
+def _wait_final(client: Any, run_ids: list, name: str, processes: Processes, timeout: float = 3600) -> list:
+    runs: list = []
+
+    def done() -> bool:
+        runs[:] = [client.read_flow_run(run_id) for run_id in run_ids]
+        return all(r.state is not None and r.state.is_final() for r in runs)
+
+    wait_until(done, timeout, f"{name}: flow runs", interval=1.0)
+    return runs
 
 
-def figures(vacancies: int, limit: float, latency_ms: int, gcl_limit: int, gcl_decay: float) -> list[Figure]:
+def figures(vacancies: int, limit: float, latency_ms: int, client_rate: float, slots: int = 10) -> list[Figure]:
     from sandbox.config import SandboxConfig
     from sandbox.server import start_in_thread
 
     result: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp, prefect_server(Path(tmp)) as prefect_env:
         base = Path(tmp)
-        run_cli(
-            [
-                *PREFECT,
-                "gcl",
-                "create",
-                LIMIT_NAME,
-                "--limit",
-                str(gcl_limit),
-                "--slot-decay-per-second",
-                str(gcl_decay),
-            ],
-            prefect_env,
-        )
-        cost = rate_limit_call_cost(prefect_env)
+        run_cli([*PREFECT, "gcl", "create", LIMIT_NAME, "--limit", str(slots)], prefect_env)
+        run_cli([*PREFECT, "work-pool", "create", POOL, "--type", "process", "--overwrite"], prefect_env)
+        run_cli([*PREFECT, "--no-prompt", "deploy", "--all"], prefect_env, timeout=300)
         config = SandboxConfig(vacancies=vacancies, rate_limit_rps=limit, latency_ms=latency_ms)
         with start_in_thread(config, startup_timeout=600) as sandbox:
             still = time.time()  # a still world: the same vacancies for each way of harvesting
@@ -217,22 +240,24 @@ def figures(vacancies: int, limit: float, latency_ms: int, gcl_limit: int, gcl_d
                 "HH_CLIENT_ID": config.client_id,
                 "HH_CLIENT_SECRET": config.client_secret,
                 "HH_USER_AGENT": "jobpipe-bench/1.0 (bench@example.com)",
-                "HH_RATE_LIMIT": str(limit),
+                "HH_RATE_LIMIT": str(client_rate),  # each process's; with the global limit, all of theirs
             }
             logs = base / "logs"
-            one = harvest("one process", env, searches, [None], timeline, logs)
+            partitions = ["hh-vacancies-1-of-2", "hh-vacancies-2-of-2"]
+            one = harvest("one worker", env, searches, ["hh-vacancies"], timeline, logs)
             sandbox.app.state.hh.limiter.reset()
-            local = harvest("two processes, own limiters", env, searches, ["1/2", "2/2"], timeline, logs)
+            local = harvest("two workers, own limiters", env, searches, partitions, timeline, logs)
             sandbox.app.state.hh.limiter.reset()
             shared_env = {**env, "HH_GLOBAL_RATE_LIMIT": LIMIT_NAME}
-            shared = harvest("two processes, global limit", shared_env, searches, ["1/2", "2/2"], timeline, logs)
-    gcl = f"gcl --limit {gcl_limit} --slot-decay-per-second {gcl_decay:g}"
+            shared = harvest("two workers, shared limit", shared_env, searches, partitions, timeline, logs)
+    gcl = f"HH_RATE_LIMIT={client_rate:g} shared (gcl --limit {slots})"
     for outcome in (one, local, shared):
         result.append(
             Figure(
                 f"scale-out: {outcome.name}: answered requests/s",
-                f"{outcome.rate:.2f}/s ({outcome.answered} in {outcome.span:.1f}s), {outcome.throttled} x 429",
-                f"limit {limit:g}/s" + (f", {gcl}" if outcome is shared else ""),
+                f"{outcome.rate:.2f}/s ({outcome.answered} in {outcome.span:.1f}s), {outcome.throttled} x 429"
+                f" ({outcome.placement})",
+                f"limit {limit:g}/s, " + (gcl if outcome is shared else f"HH_RATE_LIMIT={client_rate:g} each"),
                 outcome.rate / limit,
             )
         )
@@ -241,11 +266,10 @@ def figures(vacancies: int, limit: float, latency_ms: int, gcl_limit: int, gcl_d
             Figure(
                 f"scale-out: {outcome.name}: wall time",
                 f"{outcome.wall:.1f}s vs {one.wall:.1f}s",
-                "one process",
+                "one worker",
                 outcome.wall / one.wall,
             )
         )
-    result.append(Figure("scale-out: one rate_limit call to the Prefect API (median)", f"{cost * 1000:.1f} ms"))
     return result
 
 
@@ -254,11 +278,12 @@ def main() -> None:
     parser.add_argument("--vacancies", type=int, default=500, help="vacancies in the emulator's world")
     parser.add_argument("--limit", type=float, default=10.0, help="the emulator's requests/s per token")
     parser.add_argument("--latency-ms", type=int, default=100)
-    parser.add_argument("--gcl-limit", type=int, default=1, help="the global limit's slots")
-    parser.add_argument("--gcl-decay", type=float, default=14.0, help="the global limit's slot decay per second")
+    parser.add_argument(
+        "--client-rate", type=float, default=9.7, help="HH_RATE_LIMIT (a sliding window refuses the 11th in a second)"
+    )
     args = parser.parse_args()
     started = time.monotonic()
-    print(render(figures(args.vacancies, args.limit, args.latency_ms, args.gcl_limit, args.gcl_decay)))
+    print(render(figures(args.vacancies, args.limit, args.latency_ms, args.client_rate)))
     print(f"\n{time.monotonic() - started:.0f}s in all (one run of each way)")
 
 

@@ -105,56 +105,59 @@ def _run(
     run_id = run_id or new_run_id()
     engine = runtime.database(settings)
     client = runtime.hh_client(settings)
-    rates = t.currency_rates(client)
-    now = floor_step(datetime.now(UTC))
-    summaries = []
-    for search in select_partition(runtime.searches(settings, searches_file), partition):
-        cursor = read_cursor(engine, search.stream)
-        start = (
-            floor_step(cursor - timedelta(minutes=overlap_minutes)) if cursor else now - timedelta(days=lookback_days)
-        )
-        summary = SearchSummary(search=search.name, since=start, until=now, stream=search.stream)
-        calls_before = client.calls
-        clock = StageClock()
-        with clock("extract"):
-            planned = t.plan_search(client, search, Window(start, now), detail_workers)
-        summary.found = sum(p.found for p in planned)
-        summary.truncated_windows = sum(p.truncated for p in planned)
-        t.volume_check(engine, search.stream, summary.found, start, now, thresholds)
-        for i, window in enumerate(planned, 1):
+    try:
+        rates = t.currency_rates(client)
+        now = floor_step(datetime.now(UTC))
+        summaries = []
+        for search in select_partition(runtime.searches(settings, searches_file), partition):
+            cursor = read_cursor(engine, search.stream)
+            since_cursor = cursor - timedelta(minutes=overlap_minutes) if cursor else None
+            start = floor_step(since_cursor) if since_cursor else now - timedelta(days=lookback_days)
+            summary = SearchSummary(search=search.name, since=start, until=now, stream=search.stream)
+            calls_before = client.calls
+            clock = StageClock()
             with clock("extract"):
-                records, unchanged, harvested = t.extract_window(client, engine, search, quote(window), detail_workers)
-            with clock("checks"):
-                raw = t.raw_checks(quote(records))
-            with clock("transform"):
-                batch = t.transform(quote(raw.records), rates)
-            what = f"search {search.name!r} window {i}/{len(planned)}"
-            with clock("checks"):
-                checks = t.clean_checks(engine, quote(raw), quote(batch), rates, what, thresholds)
-            with clock("load"):
-                result = t.load(
-                    engine,
-                    quote(checks.batch),
-                    quote(unchanged),
-                    run_id,
-                    datetime.now(UTC),
-                    search.stream,
-                    window.window.end,
+                planned = t.plan_search(client, search, Window(start, now), detail_workers)
+            summary.found = sum(p.found for p in planned)
+            summary.truncated_windows = sum(p.truncated for p in planned)
+            t.volume_check(engine, search.stream, summary.found, start, now, thresholds)
+            for i, window in enumerate(planned, 1):
+                with clock("extract"):
+                    extracted = t.extract_window(client, engine, search, quote(window), detail_workers)
+                    records, unchanged, harvested = extracted
+                with clock("checks"):
+                    raw = t.raw_checks(quote(records))
+                with clock("transform"):
+                    batch = t.transform(quote(raw.records), rates)
+                what = f"search {search.name!r} window {i}/{len(planned)}"
+                with clock("checks"):
+                    checks = t.clean_checks(engine, quote(raw), quote(batch), rates, what, thresholds)
+                with clock("load"):
+                    result = t.load(
+                        engine,
+                        quote(checks.batch),
+                        quote(unchanged),
+                        run_id,
+                        datetime.now(UTC),
+                        search.stream,
+                        window.window.end,
+                    )
+                summary.add_window(harvested, len(records), unchanged, result)
+                summary.add_checks(checks.batch.rejections, checks.outcomes, checks.seconds())
+                logger.info(
+                    "search %r window %d/%d: %d vacancies (%d new or changed); done %d of %d found",
+                    search.name,
+                    i,
+                    len(planned),
+                    harvested,
+                    len(records),
+                    summary.extracted,
+                    summary.found,
                 )
-            summary.add_window(harvested, len(records), unchanged, result)
-            summary.add_checks(checks.batch.rejections, checks.outcomes, checks.seconds())
-            logger.info(
-                "search %r window %d/%d: %d vacancies (%d new or changed); done %d of %d found",
-                search.name,
-                i,
-                len(planned),
-                harvested,
-                len(records),
-                summary.extracted,
-                summary.found,
-            )
-            del records, raw, batch, checks  # one window's data in memory at a time
-        summary.api_calls = client.calls - calls_before
-        summaries.append({**summary.as_dict(), "stage_seconds": clock.rounded()})
-    engine.dispose()
+                del records, raw, batch, checks  # one window's data in memory at a time
+            summary.api_calls = client.calls - calls_before
+            summaries.append({**summary.as_dict(), "stage_seconds": clock.rounded()})
+    finally:
+        client.core.close()  # gives back this process's share of hh.ru's limit, when one is shared
+        engine.dispose()
     return summaries

@@ -5,7 +5,7 @@ Configuration is resolved here once per run and handed to tasks as plain objects
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Engine
 
-from flows.settings import AvitoSettings, ConfigurationError, HHSettings, Settings
+from flows.settings import AvitoSettings, HHSettings, Settings
+from flows.shared_limit import shared_rate
 from tasks.database import engine_for
 from tasks.extract.avito import AvitoAuth, AvitoClient
 from tasks.extract.hh import USER_PAIR, HHAuth, HHClient
@@ -75,27 +76,6 @@ def database(settings: Settings) -> Engine:
     return engine
 
 
-def prefect_rate_limit(name: str) -> Callable[[], None]:
-    """One slot of the Prefect global concurrency limit ``name`` per call: blocks until the Prefect
-    API grants it (``prefect gcl create NAME --limit L --slot-decay-per-second RATE``). A limit that
-    does not exist, or a limit without slot decay, is an error rather than no limit at all."""
-
-    def acquire() -> None:
-        from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
-        from prefect.concurrency.sync import rate_limit
-
-        try:
-            rate_limit(name, occupy=1, strict=True)
-        except ConcurrencySlotAcquisitionError as exc:
-            raise ConfigurationError(
-                f"HH_GLOBAL_RATE_LIMIT={name!r}: {exc}. Create it on the Prefect server every worker uses "
-                f"(PREFECT_API_URL), e.g. `prefect gcl create {name} --limit 1 --slot-decay-per-second 14` "
-                "for hh.ru (README, Scale-out), or unset HH_GLOBAL_RATE_LIMIT"
-            ) from None
-
-    return acquire
-
-
 def hh_client(settings: Settings, mode: str = "application", pair_key: str = USER_PAIR) -> HHClient:
     hh = settings.hh
     auth = HHAuth(
@@ -106,8 +86,11 @@ def hh_client(settings: Settings, mode: str = "application", pair_key: str = USE
         redirect_uri=hh.redirect_uri,
         pair_key=pair_key,
     )
-    shared = prefect_rate_limit(hh.global_rate_limit) if hh.global_rate_limit else None
-    return HHClient.create(hh.api_url, hh.user_agent, auth, rate_limit=hh.rate_limit, global_limit=shared)
+    shared = shared_rate(hh.global_rate_limit, hh.rate_limit) if hh.global_rate_limit else None
+    client = HHClient.create(hh.api_url, hh.user_agent, auth, rate_limit=hh.rate_limit, global_limit=shared)
+    if shared is not None:  # every process on the IP shares HH_RATE_LIMIT
+        shared.attach(client.core.limiter)
+    return client
 
 
 def hh_accounts(settings: Settings) -> list[str]:

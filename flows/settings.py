@@ -14,9 +14,11 @@ read the environment themselves.
 | HH_CLIENT_SECRET          | hh.ru application client secret                                |
 | HH_USER_AGENT             | "AppName/1.0 (you@example.com)", required by hh.ru             |
 | HH_REDIRECT_URI           | the redirect URI registered for the application (code exchange) |
-| HH_RATE_LIMIT             | requests per second to hh.ru (default 4)                       |
-| HH_GLOBAL_RATE_LIMIT      | name of a Prefect global concurrency limit with slot decay that |
-|                           | every process calling hh.ru shares (unset: local limiter only)  |
+| HH_RATE_LIMIT             | requests per second to hh.ru (default 4); with                 |
+|                           | HH_GLOBAL_RATE_LIMIT, shared by every process holding a slot    |
+| HH_GLOBAL_RATE_LIMIT      | name of a Prefect global concurrency limit (no slot decay) that |
+|                           | counts the processes calling hh.ru from one IP, which then     |
+|                           | split HH_RATE_LIMIT evenly (unset: each process has it all)     |
 | HH_TOKEN_STORE            | token store file (default JOBPIPE_HOME/hh_tokens.json)         |
 | JOBPIPE_SEARCHES          | TOML file with the searches (default: the bundled searches)   |
 | AVITO_API_URL             | https://api.avito.ru                                           |

@@ -101,6 +101,16 @@ class RateLimiter:
             else:
                 self.rate = max(self.floor, self.rate * self.slow_factor)
 
+    def retarget(self, rate: float) -> None:
+        """A new configured rate (a shared limit's share changed): a rate slowed down by 429s keeps
+        its proportion of the target, and moves back towards the new target as before."""
+        with self._lock:
+            if self.target > 0 and rate > 0:
+                self.rate = min(rate, self.rate * rate / self.target)
+            else:
+                self.rate = rate
+            self.target = rate
+
     def recover(self) -> None:
         """A request went through: move the rate back towards the configured one."""
         if 0 < self.rate < self.target:
@@ -219,9 +229,10 @@ class HttpCore:
             with ``rejected=<the header the API refused as expired>`` to get a renewed one.
         errors: the source's error classification.
         timeout: (connect, read) seconds.
-        global_limit: blocks until a slot of a limit shared with other processes is granted (e.g.
-            :func:`flows.runtime.prefect_rate_limit`); called once per request, after the local
-            limiter. None: only the local limiter applies.
+        global_limit: called once per request, after the local limiter: a limit shared with other
+            processes (:class:`flows.shared_limit.SharedRate`, which sets this core's limiter to
+            the process's share); its ``close``, if any, is called by :meth:`close`. None: only
+            the local limiter applies.
     """
 
     def __init__(
@@ -252,6 +263,13 @@ class HttpCore:
         self.stats = CallStats()
         self._rng = random.Random(seed)
         self._local = threading.local()
+
+    def close(self) -> None:
+        """The work is done: give back what is shared with other processes (a later request takes
+        it again)."""
+        close = getattr(self.global_limit, "close", None)
+        if close is not None:
+            close()
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)

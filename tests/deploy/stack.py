@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -99,6 +100,14 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
             return
         time.sleep(interval)
     raise TimeoutError(f"{what}: not done within {timeout:.0f} s")
+
+
+def runs_of_worker(log: Path) -> set[str]:
+    """The flow runs a worker ran, read from its log: those it submitted, less those whose submission
+    the server aborted because another worker had taken them (two workers may both try a run)."""
+    text = log.read_text(errors="replace")
+    submitted = set(re.findall(r"submitting flow run '([0-9a-f-]{36})'", text))
+    return submitted - set(re.findall(r"Aborted submission of flow run '([0-9a-f-]{36})'", text))
 
 
 def server_healthy(api_url: str) -> bool:
