@@ -29,6 +29,9 @@ def _prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "tasks,flows")
     # the ephemeral server's telemetry heartbeat only adds "database is locked" noise to ad-hoc runs
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect waits 20 s for the ephemeral server by default; its first start on a new machine
+    # (creating and migrating ~/.prefect/prefect.db) took longer here, and the run died before it began
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
