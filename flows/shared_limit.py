@@ -165,18 +165,30 @@ class PrefectSlots:
         )
 
     def take(self) -> UUID:
-        from prefect.concurrency._sync import acquire_concurrency_slots_with_lease
+        """One slot, leased: straight from the API, not through ``prefect.concurrency``, which
+        inside a task run gives every lease back when that task ends (the first hh.ru request of a
+        flow is made in a task), so the slot would be held for a moment instead of the harvest."""
+        import httpx
 
         with self._client() as client:
             limit = self._limit(client)
-        if limit.slot_decay_per_second:
-            raise ConfigurationError(self._advice(f"has slot decay ({limit.slot_decay_per_second:g}/s)"))
-        if not limit.active:
-            raise ConfigurationError(self._advice("is inactive"))
-        taken = acquire_concurrency_slots_with_lease(
-            [self.name], 1, lease_duration=self.lease_seconds, strict=True, suppress_warnings=True
-        )
-        return taken.lease_id
+            if limit.slot_decay_per_second:
+                raise ConfigurationError(self._advice(f"has slot decay ({limit.slot_decay_per_second:g}/s)"))
+            if not limit.active:
+                raise ConfigurationError(self._advice("is inactive"))
+            while True:
+                try:
+                    taken = client.increment_concurrency_slots_with_lease(
+                        [self.name], 1, "concurrency", self.lease_seconds
+                    )
+                except httpx.HTTPStatusError as exc:
+                    if exc.response.status_code != 423:
+                        raise
+                    # every slot is held: as many processes call hh.ru as the limit allows
+                    log.info("HH_GLOBAL_RATE_LIMIT=%r: every slot is held, waiting for one", self.name)
+                    time.sleep(float(exc.response.headers.get("Retry-After") or 1.0))
+                    continue
+                return UUID(taken.json()["lease_id"])
 
     def renew(self, lease: UUID) -> bool:
         import httpx

@@ -58,3 +58,43 @@ def test_a_limit_with_slot_decay_is_refused() -> None:
     create_limit(name, limit=1, decay=14.0)
     with pytest.raises(ConfigurationError, match="has slot decay"):
         SharedRate(PrefectSlots(name), 10.0)()
+
+
+def test_a_slot_taken_inside_a_task_is_held_after_the_task_ends() -> None:
+    """A flow's first hh.ru request is made in a task (the currency rates): the slot must outlive it
+    (``prefect.concurrency`` gives back the leases taken in a task run when it ends)."""
+    from prefect import flow, task
+
+    name = f"test-share-task-{uuid.uuid4().hex[:8]}"
+    create_limit(name)
+    shared = SharedRate(PrefectSlots(name), 10.0)
+
+    @task
+    def first_request() -> None:
+        shared()
+
+    @flow
+    def harvest() -> int:
+        first_request()
+        return shared.slots.held()
+
+    assert harvest() == 1
+    shared.close()
+    assert shared.slots.held() == 0
+
+
+def test_a_full_limit_makes_the_next_process_wait_for_a_slot() -> None:
+    import threading
+
+    name = f"test-share-full-{uuid.uuid4().hex[:8]}"
+    create_limit(name, limit=1)
+    first, second = SharedRate(PrefectSlots(name), 10.0), SharedRate(PrefectSlots(name), 10.0)
+    first()
+    waiting = threading.Thread(target=second)
+    waiting.start()
+    waiting.join(timeout=3)
+    assert waiting.is_alive()  # every slot is held: the second waits
+    first.close()
+    waiting.join(timeout=30)
+    assert not waiting.is_alive() and second.slots.held() == 1
+    second.close()
