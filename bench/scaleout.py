@@ -48,22 +48,13 @@ from tests.deploy.stack import (
     runs_of_worker,
     server_healthy,
     tail,
+    two_searches,
     wait_until,
 )
 
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 LIMIT_NAME = "hh-api"
 POOL = "jobpipe"
-# two searches of about equal size in the emulator's world (area weights 40 and 17+7+6+10)
-SEARCHES = """
-[[search]]
-name = "moscow"
-area = ["1"]
-
-[[search]]
-name = "other-cities"
-area = ["2", "3", "4", "160"]
-"""
 
 
 @dataclass
@@ -187,7 +178,7 @@ def harvest(
                         )
                         for deployment in deployments
                     ]
-                    final = _wait_final(client, [r.id for r in runs], name, processes)
+                    final = _wait_final(client, [r.id for r in runs], name)
                     wall = time.monotonic() - started
                 stop_prefect_event_workers()
             failed = [r for r in final if not r.state.is_completed()]
@@ -204,7 +195,7 @@ def harvest(
     return Outcome(name, wall, len(answered), sum(status == 429 for _, status in events), span, placement)
 
 
-def _wait_final(client: Any, run_ids: list, name: str, processes: Processes, timeout: float = 3600) -> list:
+def _wait_final(client: Any, run_ids: list, name: str, timeout: float = 3600) -> list:
     runs: list = []
 
     def done() -> bool:
@@ -231,7 +222,7 @@ def figures(vacancies: int, limit: float, latency_ms: int, client_rate: float, s
             sandbox.world.clock = sandbox.negotiations.clock = lambda: still
             timeline = Timeline(sandbox.app.state.stats)
             searches = base / "searches.toml"
-            searches.write_text(SEARCHES)
+            searches.write_text(two_searches())
             env = {
                 **prefect_env,
                 "JOBPIPE_HOME": str(base / "home"),  # one token store: one application token for all

@@ -24,6 +24,20 @@ REPO = Path(__file__).resolve().parents[2]
 PREFECT = [sys.executable, "-m", "prefect"]
 
 
+def two_searches(prefix: str = "") -> str:
+    """A searches file of two searches of about equal size in the emulator's world (area weights 40
+    and 17+7+6+10): one per partition of two, by name."""
+    return f"""
+[[search]]
+name = "{prefix}moscow"
+area = ["1"]
+
+[[search]]
+name = "{prefix}other-cities"
+area = ["2", "3", "4", "160"]
+"""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

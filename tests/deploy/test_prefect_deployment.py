@@ -36,6 +36,7 @@ from tests.deploy.stack import (
     runs_of_worker,
     server_healthy,
     tail,
+    two_searches,
     wait_until,
 )
 
@@ -495,15 +496,6 @@ def test_repo_root_is_the_pull_directory() -> None:
         clone_directory({"JOBPIPE_DIR": "/"})
 
 
-TWO_SEARCHES = """
-[[search]]
-name = "deploy-test-moscow"
-area = ["1"]
-
-[[search]]
-name = "deploy-test-other-cities"
-area = ["2", "3", "4", "160"]
-"""
 GLOBAL_LIMIT = "deploy-test-hh-api"
 
 
@@ -512,7 +504,7 @@ def test_two_workers_harvest_the_two_partitions(stack: Stack, client: Any, first
     through a Prefect global concurrency limit, and together load exactly what one run of every
     search loads."""
     searches = stack.searches_file.with_name("two_searches.toml")
-    searches.write_text(TWO_SEARCHES)
+    searches.write_text(two_searches("deploy-test-"))
     # the last 3 days only: a few dozen vacancies keep the test short
     parameters = {**stack.parameters(searches_file=str(searches)), "lookback_days": 3}
     parameters.pop("sources", None)  # a daily-flow parameter; these are hh-vacancies runs
