@@ -22,8 +22,8 @@ from pathlib import Path
 
 import requests
 
-from tasks.extract.avito import AvitoAuth, AvitoClient
-from tasks.extract.tokens import TokenStore
+from tasks.avito.client import AvitoAuth, AvitoClient
+from tasks.sync.tokens import TokenStore
 
 
 def free_port() -> int:
@@ -67,7 +67,7 @@ def start_emulator(port: int, latency_ms: int, limit: float, applications: int) 
 
 def measure(resumes: int, latency_ms: int, limit: float, client_rate: float | None = None, workers: int = 8) -> dict:
     """Fetch ``resumes`` resumes from an emulator limited to ``limit`` Job requests/s; the figures."""
-    from flows.settings import AvitoSettings
+    from jobpipe.settings import AvitoSettings
 
     client_rate = client_rate or AvitoSettings().job_rate_limit
     port = free_port()

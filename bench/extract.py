@@ -25,9 +25,9 @@ from bench import avito
 from bench.emulator import emulator
 from bench.report import Figure, render
 from sandbox.config import SandboxConfig
-from tasks.extract.hh import HHAuth, HHClient
-from tasks.extract.hh_search import Search, Window, floor_step, harvest_window, plan_windows, query
-from tasks.extract.tokens import TokenStore
+from tasks.hh.client import HHAuth, HHClient
+from tasks.hh.search import Search, Window, floor_step, harvest_window, plan_windows, query
+from tasks.sync.tokens import TokenStore
 
 SEARCH = Search("bench", {})
 WORKERS = 8

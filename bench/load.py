@@ -10,7 +10,7 @@ sizes above 100,000 repeat the 100,000 rows under new ids. Measured side by side
 
 - raw COPY (floor): the same rows, values prepared the way the loader prepares them, COPYed into
   an empty table of the same column types with no key (the least PostgreSQL can do);
-- first load: :func:`tasks.load.load_batch` into empty tables (employers + vacancies, one transaction);
+- first load: :func:`tasks.sync.load.load_batch` into empty tables (employers + vacancies, one transaction);
 - reload, 1% changed: the same rows again with every 100th salary changed;
 - dlt merge (``--dlt-repeat`` runs, default 1: minutes each): ``dlt`` (``write_disposition="merge"``,
   ``primary_key="vacancy_id"``, the payload as a json column) loading the same rows as dicts into
@@ -43,8 +43,8 @@ from sqlalchemy import Engine, text
 from bench.report import Figure, render
 from bench.scratch import scratch_database, vacancy_records
 from schemas.tables import data_columns, employers, key_columns, metadata, vacancies
-from tasks.load import _columns, load_batch
-from tasks.transform.vacancy import VacancyBatch, transform_vacancies
+from tasks.hh.transform_vacancies import VacancyBatch, transform_vacancies
+from tasks.sync.load import _columns, load_batch
 
 RATES = {"RUR": 1.0, "USD": 0.0123, "EUR": 0.0106, "KZT": 6.2, "BYR": 0.0405, "UZS": 160.0}
 BASE_ROWS = 100_000

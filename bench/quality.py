@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from bench.load import RATES, empty_tables
 from bench.scratch import scratch_database, vacancy_records
 from schemas.tables import employers, vacancies
-from tasks.load import load_batch
+from tasks.sync.load import load_batch
 
 
 def timed(fn, *args, **kwargs):
@@ -40,12 +40,12 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    from tasks import quality as q
+    from tasks.sync import quality as q
 
     q.gx_engine()
     gx_init = time.perf_counter() - started
 
-    from tasks.transform.vacancy import transform_vacancies
+    from tasks.hh.transform_vacancies import transform_vacancies
 
     with scratch_database() as engine:
         records = vacancy_records(args.rows)

@@ -13,10 +13,10 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from sandbox.hh_data import HHWorld
-from schemas.records import RawRecord
-from tasks.database import make_engine
-from tasks.extract.hh_search import search_hash
-from tasks.migrate import upgrade
+from tasks.hh.search import search_hash
+from tasks.sync.database import make_engine
+from tasks.sync.migrate import upgrade
+from tasks.sync.records import RawRecord
 
 
 @contextmanager

@@ -14,18 +14,18 @@ from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 from sqlalchemy import select
 
-from flows import runtime
 from flows.hh_vacancies import new_run_id
-from flows.hooks import notify_failure
-from flows.settings import load_settings
-from flows.summary import EntitySummary
-from schemas.records import RawRecord
+from jobpipe import connect as runtime
+from jobpipe.hooks import notify_failure
+from jobpipe.settings import load_settings
 from schemas.tables import avito_applications, avito_chats, avito_resumes
 from tasks import avito_tasks as t
-from tasks.extract.avito import PaymentRequired
-from tasks.extract.avito_sync import lookback_date, plan_applications, records, resume_ids_to_fetch
-from tasks.load import read_cursor, stored_values
-from tasks.transform.candidates import AvitoBatch
+from tasks.avito.client import PaymentRequired
+from tasks.avito.listing import lookback_date, plan_applications, records, resume_ids_to_fetch
+from tasks.avito.transform_candidates import AvitoBatch
+from tasks.sync.load import read_cursor, stored_values
+from tasks.sync.records import RawRecord
+from tasks.sync.report import EntitySummary
 
 OVERLAP = timedelta(minutes=5)
 STREAMS = ("applications", "chats", "messages", "resumes")

@@ -9,16 +9,16 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from flows import runtime
 from flows.avito_candidates import avito_candidates
 from flows.hh_negotiations import hh_negotiations
 from flows.hh_vacancies import hh_vacancies, new_run_id
-from flows.hooks import notify_failure
-from flows.settings import ConfigurationError, Settings, load_settings
-from flows.summary import render_entities, render_expectations, render_markdown, render_quality
-from tasks.manual_import import import_responses_task
+from jobpipe import connect as runtime
+from jobpipe.hooks import notify_failure
+from jobpipe.settings import ConfigurationError, Settings, load_settings
+from tasks.hh.import_responses import import_responses_task
 from tasks.report_tasks import publish_report
-from tasks.run_log import finish_run, start_run
+from tasks.sync.report import render_entities, render_expectations, render_markdown, render_quality
+from tasks.sync.runs import finish_run, start_run
 
 REPORT_KEY = "jobpipe-daily-report"
 SOURCES = ("hh", "hh_negotiations", "avito")

@@ -15,15 +15,15 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 
-from flows import runtime
 from flows.hh_vacancies import new_run_id
-from flows.hooks import notify_failure
-from flows.settings import Settings, load_settings
-from flows.summary import EntitySummary
+from jobpipe import connect as runtime
+from jobpipe.hooks import notify_failure
+from jobpipe.settings import Settings, load_settings
 from schemas.status import UNKNOWN
 from tasks import hh_negotiation_tasks as t
-from tasks.extract.hh_negotiations import NEGOTIATION, StreamClosed, message_targets
-from tasks.load import read_cursor
+from tasks.hh.negotiations import NEGOTIATION, StreamClosed, message_targets
+from tasks.sync.load import read_cursor
+from tasks.sync.report import EntitySummary
 
 OVERLAP = timedelta(minutes=10)
 

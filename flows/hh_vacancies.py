@@ -5,7 +5,7 @@ Orchestration only. Each search is harvested from its cursor (minus a small over
 window by window, oldest first; each window's data and the cursor commit together, so a run
 that stops half-way resumes where the database says it stopped. A window whose batch is clearly
 broken (too many rejected records, or a search finding nothing where it used to find many) stops
-the run with :class:`~tasks.quality.BatchRejected` before anything of it is written.
+the run with :class:`~tasks.sync.quality.BatchRejected` before anything of it is written.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
-from flows import runtime
-from flows.hooks import notify_failure
-from flows.settings import load_settings
-from flows.summary import SearchSummary
+from jobpipe import connect as runtime
+from jobpipe.hooks import notify_failure
+from jobpipe.settings import load_settings
 from schemas.expectations import Thresholds
 from tasks import hh_vacancy_tasks as t
-from tasks.extract.hh_search import Window, floor_step, select_partition
-from tasks.load import read_cursor
+from tasks.hh.search import Window, floor_step, select_partition
+from tasks.sync.load import read_cursor
+from tasks.sync.report import SearchSummary
 
 
 class StageClock:
@@ -82,12 +82,12 @@ def hh_vacancies(
         max_rejected_share: a window whose rejected records exceed this share (and number at
             least ``Thresholds.min_rejected``) stops the run before its load.
         partition: ``"k/n"``: harvest only the k-th of n disjoint sets of the searches (one per
-            worker, see :func:`tasks.extract.hh_search.select_partition`); None: all searches.
+            worker, see :func:`tasks.hh.search.select_partition`); None: all searches.
 
     Returns:
-        one summary per search (see :class:`flows.summary.SearchSummary`), with the expectation
+        one summary per search (see :class:`tasks.sync.report.SearchSummary`), with the expectation
         outcomes of its windows under ``expectations`` (render them with
-        :func:`flows.summary.render_expectations`).
+        :func:`tasks.sync.report.render_expectations`).
     """
     settings = load_settings()
     thresholds = Thresholds(max_rejected_share=max_rejected_share)

@@ -13,8 +13,8 @@ def run_migrations_online() -> None:
     connection = context.config.attributes.get("connection")
     if connection is None:
         # `alembic upgrade head` from a shell: the same database jobpipe itself would use.
-        from flows.settings import load_settings
-        from tasks.database import engine_for
+        from jobpipe.settings import load_settings
+        from tasks.sync.database import engine_for
 
         settings = load_settings()
         engine = engine_for(settings.database_url, settings.home, settings.allow_insecure_db)

@@ -1,7 +1,7 @@
 """The analytics views for BI tools, declared once as SQLAlchemy Core selects.
 
 They live in the PostgreSQL schema ``analytics`` and are (re)created after every migration by
-``tasks.analytics.create_views``; the report (``tasks.report``) reads nothing but them.
+``tasks.analytics.views.create_views``; the report (``tasks.analytics.report``) reads nothing but them.
 
 Definitions every view shares:
 

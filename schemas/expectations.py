@@ -1,7 +1,7 @@
 """The expectation suites of jobpipe, as code: one per entity and stage, derived from the tables.
 
 A :class:`Suite` is a plain, hashable declaration (no Great Expectations import here): the
-quality task (:mod:`tasks.quality`) turns it into a GX ``ExpectationSuite`` once per process and
+quality task (:mod:`tasks.sync.quality`) turns it into a GX ``ExpectationSuite`` once per process and
 runs it on a frame. Wherever a rule follows from a column declaration it is derived from it, so
 a column added to :mod:`schemas.tables` is checked without being listed twice:
 
@@ -12,7 +12,7 @@ a column added to :mod:`schemas.tables` is checked without being listed twice:
 * statuses: from :data:`schemas.status.CANONICAL_STATUSES`.
 
 Stages
-    ``raw`` (after extract, on :func:`raw vacancy frames <tasks.quality.raw_vacancy_frame>`),
+    ``raw`` (after extract, on :func:`raw vacancy frames <tasks.sync.quality.raw_vacancy_frame>`),
     ``clean`` (after transform, on the table-shaped frames), ``preload`` (references resolvable in
     the batch or the database, just before the load).
 
@@ -347,7 +347,7 @@ def flag(
 
     GX cannot look into another table, and an in-set expectation over thousands of parent keys
     costs GX seconds per batch (it copies its arguments many times per run): the lookup is done
-    in pandas and SQL (:func:`tasks.quality.resolve_references`), GX checks and reports the flag.
+    in pandas and SQL (:func:`tasks.sync.quality.resolve_references`), GX checks and reports the flag.
     """
     return _rule(
         name,
@@ -450,7 +450,7 @@ def hh_vacancy_clean(
         ordered("salary_from_rub_gross", "salary_to_rub_gross", "salary_rub_from_above_to"),
         between("salary_from_rub_gross", "implausible_salary_from_rub", min_value=low, max_value=high, unit=" RUB"),
         between("salary_to_rub_gross", "implausible_salary_to_rub", min_value=low, max_value=high, unit=" RUB"),
-        # a currency without amounts is harmless and kept as published (see tasks.transform.salary)
+        # a currency without amounts is harmless and kept as published (see tasks.hh.salary)
         in_set(
             "salary_currency",
             Param(CURRENCIES),

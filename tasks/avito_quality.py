@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from schemas import expectations as ex
-from schemas.records import RawRecord, Rejection
 from schemas.tables import key_columns
-from tasks.quality import CheckResult, check
-from tasks.transform.candidates import AvitoBatch
+from tasks.avito.transform_candidates import AvitoBatch
+from tasks.sync.quality import CheckResult, check
+from tasks.sync.records import RawRecord, Rejection
 
 FRAMES = (("chat", "chats"), ("message", "messages"), ("application", "applications"), ("resume", "resumes"))
 

@@ -9,13 +9,13 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
-from schemas.records import RawRecord
 from schemas.tables import avito_applications, avito_chats, avito_messages, avito_resumes
-from tasks.extract.avito import AvitoClient
-from tasks.extract.avito_sync import ChatHarvest, harvest_chats
+from tasks.avito.client import AvitoClient
+from tasks.avito.listing import ChatHarvest, harvest_chats
+from tasks.avito.transform_candidates import AvitoBatch, transform_avito
 from tasks.hh_vacancy_tasks import RETRY
-from tasks.load import LoadResult, load_batch
-from tasks.transform.candidates import AvitoBatch, transform_avito
+from tasks.sync.load import LoadResult, load_batch
+from tasks.sync.records import RawRecord
 
 OPTS = {"cache_policy": NO_CACHE, **RETRY}
 
@@ -67,7 +67,7 @@ def transform(
 def check(batch: AvitoBatch, records: dict[str, list[RawRecord]]) -> tuple[AvitoBatch, list[dict]]:
     """Great Expectations clean suites per entity; failing rows leave the batch for the quarantine."""
     from tasks.avito_quality import check_avito
-    from tasks.quality import merge_outcomes
+    from tasks.sync.quality import merge_outcomes
 
     checked, results = check_avito(batch, records)
     return checked, merge_outcomes(*(r.expectations for r in results))

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from schemas import expectations as ex
-from schemas.records import RawRecord
-from tasks.quality import CheckResult, check
-from tasks.transform.hh_negotiations import NegotiationBatch
+from tasks.hh.transform_negotiations import NegotiationBatch
+from tasks.sync.quality import CheckResult, check
+from tasks.sync.records import RawRecord
 
 FRAMES = (("negotiation", "negotiations", "negotiation_id"), ("negotiation_message", "messages", "message_id"))
 

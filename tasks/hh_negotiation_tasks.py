@@ -9,10 +9,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
-from schemas.records import RawRecord
 from schemas.tables import hh_negotiation_messages, hh_negotiations
-from tasks.extract.hh import HHClient
-from tasks.extract.hh_negotiations import (
+from tasks.hh.client import HHClient
+from tasks.hh.import_responses import VacancyFetch, fetch_vacancies, missing_vacancy_ids
+from tasks.hh.negotiations import (
     APPLICANT,
     EMPLOYER,
     NegotiationHarvest,
@@ -20,11 +20,11 @@ from tasks.extract.hh_negotiations import (
     harvest_applicant,
     harvest_employer,
 )
-from tasks.extract.hh_negotiations import fetch_messages as _fetch_messages
+from tasks.hh.negotiations import fetch_messages as _fetch_messages
+from tasks.hh.transform_negotiations import NegotiationBatch, transform_negotiations
 from tasks.hh_vacancy_tasks import RETRY
-from tasks.load import LoadResult, load_batch
-from tasks.manual_import import VacancyFetch, fetch_vacancies, missing_vacancy_ids
-from tasks.transform.hh_negotiations import NegotiationBatch, transform_negotiations
+from tasks.sync.load import LoadResult, load_batch
+from tasks.sync.records import RawRecord
 
 OPTS = {"cache_policy": NO_CACHE, **RETRY}
 
@@ -69,7 +69,7 @@ def fetch_missing_vacancies(engine: Engine, client: HHClient, ids: Sequence[str]
 def check(batch: NegotiationBatch, records: Sequence[RawRecord]) -> tuple[NegotiationBatch, list[dict]]:
     """The clean suites; failing rows go to the quarantine, outcomes come back for the report."""
     from tasks.hh_negotiation_quality import check_negotiations
-    from tasks.quality import merge_outcomes
+    from tasks.sync.quality import merge_outcomes
 
     checked, results = check_negotiations(batch, records)
     return checked, merge_outcomes(*(r.expectations for r in results))

@@ -15,10 +15,9 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
 from schemas.expectations import Thresholds
-from schemas.records import RawRecord
 from schemas.tables import employers, vacancies
-from tasks.extract.hh import HHClient
-from tasks.extract.hh_search import (
+from tasks.hh.client import HHClient
+from tasks.hh.search import (
     PlannedWindow,
     Search,
     Window,
@@ -29,9 +28,10 @@ from tasks.extract.hh_search import (
     to_records,
     with_details,
 )
-from tasks.extract.http import StopRun
-from tasks.load import LoadResult, load_batch, stored_hashes
-from tasks.quality import (
+from tasks.hh.transform_vacancies import VacancyBatch, transform_vacancies
+from tasks.sync.http import StopRun
+from tasks.sync.load import LoadResult, load_batch, stored_hashes
+from tasks.sync.quality import (
     RawChecked,
     VacancyChecks,
     check_raw_vacancies,
@@ -41,7 +41,7 @@ from tasks.quality import (
     enforce_volume,
     previous_count,
 )
-from tasks.transform.vacancy import VacancyBatch, transform_vacancies
+from tasks.sync.records import RawRecord
 
 
 def _retryable(task, task_run, state) -> bool:
@@ -121,7 +121,7 @@ def clean_checks(
     engine: Engine, raw: RawChecked, batch: VacancyBatch, rates: dict[str, float], what: str, thresholds: Thresholds
 ) -> VacancyChecks:
     """Clean and pre-load checks, then the batch-level rules: a clearly broken batch raises
-    :class:`~tasks.quality.BatchRejected` here, before anything of it is written."""
+    :class:`~tasks.sync.quality.BatchRejected` here, before anything of it is written."""
     checks = complete_vacancy_checks(raw, batch, rates, db_lookup(engine))
     stages = Counter(r.stage for r in checks.batch.rejections)
     get_run_logger().info(

@@ -1,4 +1,4 @@
-"""Prefect task of the analytics report: a thin wrapper over ``tasks.report.build_report``."""
+"""Prefect task of the analytics report: a thin wrapper over ``tasks.analytics.report.build_report``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
-from tasks.report import AnalyticsReport, build_report, default_report_dir
+from tasks.analytics.report import AnalyticsReport, build_report, default_report_dir
 
 ARTIFACT_KEY = "jobpipe-analytics"
 

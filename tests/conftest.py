@@ -11,7 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 # Database fixtures (a real PostgreSQL), used by tests/db and tests/flows; lazy, so free elsewhere.
-pytest_plugins = ["tests.pg"]
+pytest_plugins = ["tests.pg", "tests.clients"]
 
 
 def shared_dir() -> Path:

@@ -17,8 +17,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from schemas.tables import metadata
-from tasks.database import make_engine
-from tasks.migrate import upgrade
+from tasks.sync.database import make_engine
+from tasks.sync.migrate import upgrade
 
 
 def _admin_url(tmp_path_factory: pytest.TempPathFactory) -> str:

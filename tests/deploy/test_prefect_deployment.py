@@ -129,7 +129,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterat
         run_cli([*PREFECT, "work-pool", "create", "jobpipe", "--type", "process", "--overwrite"], env)
         # the deployed runs' credentials: saved from this environment into Secret blocks
         blocks = run_cli(
-            [sys_executable(), "-m", "flows.cli", "blocks", "create"],
+            [sys_executable(), "-m", "jobpipe.cli", "blocks", "create"],
             {**env, "DATABASE_URL": database_url, "HH_CLIENT_ID": "deploy-test-id", "HH_CLIENT_SECRET": WORKER_SECRET},
         )
         assert WORKER_SECRET not in blocks.stdout + blocks.stderr
@@ -255,7 +255,7 @@ def empty_tables(engine: Engine) -> None:
 @pytest.fixture(scope="module")
 def first_run(stack: Stack, client: Any) -> dict[str, Any]:
     """One deployed run of the daily flow against the emulator, into an empty scratch database."""
-    from tasks.migrate import upgrade
+    from tasks.sync.migrate import upgrade
 
     upgrade(stack.engine)
     empty_tables(stack.engine)
@@ -364,10 +364,10 @@ def test_flow_run_page_in_chromium(stack: Stack, first_run: dict[str, Any], tmp_
 
 
 def test_two_runs_at_once_queue_and_keep_the_token(stack: Stack, client: Any, first_run: dict[str, Any]) -> None:
-    from flows import runtime
-    from flows.settings import load_settings
-    from tasks.extract.hh import USER_PAIR
-    from tasks.extract.tokens import TokenStore
+    from jobpipe import connect as runtime
+    from jobpipe.settings import load_settings
+    from tasks.hh.client import USER_PAIR
+    from tasks.sync.tokens import TokenStore
 
     # the user pairs in the sandbox token store the deployed runs use: the emulator's accounts that
     # the first run authorized (hh.ru negotiations), else one authorized here; access tokens live
@@ -446,10 +446,11 @@ def test_token_store_block_gets_the_rotated_pair(stack: Stack, client: Any, tmp_
     """A token store read from its Secret block: a refresh saves the new pair back into the block."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows import credentials, runtime
-    from flows.settings import load_settings
-    from tasks.extract.hh import USER_PAIR
-    from tasks.extract.tokens import TokenStore, mirror_writes
+    from jobpipe import connect as runtime
+    from jobpipe import credentials
+    from jobpipe.settings import load_settings
+    from tasks.hh.client import USER_PAIR
+    from tasks.sync.tokens import TokenStore, mirror_writes
 
     local = tmp_path / "local_tokens.json"
     settings = load_settings({"JOBPIPE_HOME": str(tmp_path), "HH_TOKEN_STORE": str(local)})
@@ -489,7 +490,7 @@ def _with_store(settings: Any, path: Path) -> Any:
 
 
 def test_repo_root_is_the_pull_directory() -> None:
-    from flows.deploy_steps import clone_directory
+    from jobpipe.deploy_steps import clone_directory
 
     assert clone_directory({}) == REPO
     with pytest.raises(FileNotFoundError, match="JOBPIPE_DIR"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, Table, text
 
 from schemas.tables import metadata, run_log
-from tasks.load import HASH_EXCLUDED
+from tasks.sync.load import HASH_EXCLUDED
 
 SKIPPED_COLUMNS = frozenset({"id", "run_id", *HASH_EXCLUDED})
 

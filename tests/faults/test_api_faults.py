@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.faults import FaultPlan, FaultRule
-from tasks.extract.http import StopRun
+from tasks.sync.http import StopRun
 from tests.faults.checksums import differences, duplicates, table_checksums
 from tests.faults.runs import run_daily
 

@@ -10,10 +10,10 @@ import pytest
 
 from sandbox.faults import KINDS, FaultInjector, FaultPlan, FaultRule
 from sandbox.server import RunningSandbox, start_in_thread
-from tasks.extract.avito import AvitoAuth, AvitoClient
-from tasks.extract.hh import HHAuth, HHClient
-from tasks.extract.http import ApiError, RetryPolicy, StopRun
-from tasks.extract.tokens import TokenStore
+from tasks.avito.client import AvitoAuth, AvitoClient
+from tasks.hh.client import HHAuth, HHClient
+from tasks.sync.http import ApiError, RetryPolicy, StopRun
+from tasks.sync.tokens import TokenStore
 from tests.faults.runs import small_world
 
 UA = "jobpipe-tests/1.0 (faults@example.com)"

@@ -22,9 +22,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from schemas.tables import avito_resumes, data_columns, key_columns, sync_cursors
-from tasks.database import DatabaseConfigError, make_engine
-from tasks.load import load_batch
-from tasks.migrate import upgrade
+from tasks.sync.database import DatabaseConfigError, make_engine
+from tasks.sync.load import load_batch
+from tasks.sync.migrate import upgrade
 from tests.faults.checksums import table_checksums
 
 STREAM = "faults:resumes"
@@ -205,7 +205,7 @@ def test_a_slow_first_connection_is_waited_for(database_url, migrated_engine):
 def test_a_first_connection_slower_than_the_timeout_is_retried_with_backoff(database_url, migrated_engine, caplog):
     proxy = SlowProxy((migrated_engine.url.host or "127.0.0.1", migrated_engine.url.port or 5432), delay=6.0)
     try:
-        with caplog.at_level(logging.WARNING, logger="tasks.database"):
+        with caplog.at_level(logging.WARNING, logger="tasks.sync.database"):
             engine = make_engine(_via(proxy, database_url), connect_timeout=2)
         assert proxy.accepted >= 2
         assert "database not reachable yet (attempt 1), retrying in 1s" in caplog.text

@@ -25,16 +25,16 @@ import pytest
 
 from sandbox.faults import expire_tokens
 from sandbox.server import RunningSandbox, start_in_thread
-from tasks.extract.hh import USER_PAIR, HHAuth, HHClient
-from tasks.extract.tokens import TokenStore
+from tasks.hh.client import USER_PAIR, HHAuth, HHClient
+from tasks.sync.tokens import TokenStore
 from tests.faults.runs import small_world
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = """
 import os, signal, sys
-from tasks.extract import http
-from tasks.extract.hh import HHAuth, HHClient
-from tasks.extract.tokens import TokenStore
+from tasks.sync import http
+from tasks.hh.client import HHAuth, HHClient
+from tasks.sync.tokens import TokenStore
 
 url, store, point = sys.argv[1:4]
 die = lambda: os.kill(os.getpid(), signal.SIGKILL)

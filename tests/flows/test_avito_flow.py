@@ -11,7 +11,7 @@ from sandbox.avito_config import AvitoConfig
 from sandbox.config import SandboxConfig
 from sandbox.server import start_in_thread
 from schemas.tables import avito_applications, avito_chats, avito_messages, avito_resumes, quarantine, status_history
-from tasks.export import export_workbook
+from tasks.analytics.export import export_workbook
 
 # 3,000 chats and 3,000 applications; the two most popular vacancies have ~900 chats each, so the
 # 1100-chat reach of one listing is exceeded overall but not per vacancy
@@ -133,7 +133,7 @@ def test_402_on_messages_skips_that_stream_and_loses_nothing(small_sandbox, jobp
 def test_faults_and_rate_limits_lose_nothing(jobpipe_env, engine, monkeypatch):
     # a smaller world with 3% injected 503s and a Job limit the client slightly misjudges
     world = AvitoConfig(chats=400, applications=400, fail_rate=0.03, job_rate_limit_rps=20)
-    monkeypatch.setattr("flows.runtime.SANDBOX_RATE_LIMIT", 24.0)
+    monkeypatch.setattr("jobpipe.connect.SANDBOX_RATE_LIMIT", 24.0)
     with start_in_thread(SandboxConfig(vacancies=10, rate_limit_rps=0, avito=world)) as sandbox:
         report = avito_candidates(sandbox_url=sandbox.url, lookback_days=365)
         assert sandbox.stats.count(status=503) > 0

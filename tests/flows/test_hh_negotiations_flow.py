@@ -13,7 +13,7 @@ from sandbox.config import SandboxConfig
 from sandbox.server import start_in_thread
 from schemas.tables import hh_negotiation_messages, status_history, vacancies
 from schemas.tables import hh_negotiations as negotiations_table
-from tasks.transform.status import HH_APPLICANT, HH_EMPLOYER, canonical_status
+from tasks.sync.status import HH_APPLICANT, HH_EMPLOYER, canonical_status
 
 ANCHOR = datetime(2026, 11, 20, 9, tzinfo=UTC)
 DAY = 86400

@@ -12,7 +12,7 @@ from flows.daily import REPORT_KEY, daily
 from sandbox.config import SandboxConfig
 from sandbox.server import start_in_thread
 from schemas.tables import employers, quarantine, run_log, sync_cursors, vacancies
-from tasks.extract.hh_search import floor_step
+from tasks.hh.search import floor_step
 
 
 @pytest.fixture(scope="module")

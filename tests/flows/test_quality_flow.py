@@ -9,13 +9,13 @@ from prefect.artifacts import Artifact
 from sqlalchemy import func, insert, select
 
 from flows.daily import daily
-from flows.quarantine import REPORT_KEY, reprocess_quarantine
-from flows.summary import render_quality
 from sandbox.config import SandboxConfig
 from sandbox.server import start_in_thread
 from schemas import expectations as ex
 from schemas.tables import employers, quarantine, run_log, sync_cursors, vacancies
-from tasks.quality import BatchRejected, previous_count
+from tasks.sync.quality import BatchRejected, previous_count
+from tasks.sync.report import render_quality
+from tasks.sync.reprocess import REPORT_KEY, reprocess_quarantine
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from sandbox.avito_config import AvitoConfig
 from sandbox.config import SandboxConfig
 from sandbox.server import start_in_thread
 from schemas.tables import quarantine, run_log
-from tasks.database import check_url, make_engine
+from tasks.sync.database import check_url, make_engine
 
 HH_ID, HH_SECRET = "leakprobe-hh-id", "hhSECRET-5f0c1d9e-leakprobe"
 AVITO_ID, AVITO_SECRET = "leakprobe-avito-id", "avitoSECRET-8e27b4aa-leakprobe"

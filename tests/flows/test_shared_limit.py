@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from flows.settings import ConfigurationError
-from flows.shared_limit import PrefectSlots, SharedRate
-from tasks.extract.http import RateLimiter
+from jobpipe.settings import ConfigurationError
+from jobpipe.shared_limit import PrefectSlots, SharedRate
+from tasks.sync.http import RateLimiter
 
 
 def create_limit(name: str, limit: int = 10, decay: float = 0.0) -> None:

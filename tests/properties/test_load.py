@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text
 
-from schemas.records import RawRecord
 from schemas.tables import (
     avito_applications,
     avito_chats,
@@ -29,9 +28,10 @@ from schemas.tables import (
     quarantine,
     vacancies,
 )
-from tasks.load import load_batch
-from tasks.transform.candidates import transform_avito
-from tasks.transform.vacancy import transform_vacancies
+from tasks.avito.transform_candidates import transform_avito
+from tasks.hh.transform_vacancies import transform_vacancies
+from tasks.sync.load import load_batch
+from tasks.sync.records import RawRecord
 from tests.properties import seeds
 from tests.properties.test_transforms import (
     application_payloads,
@@ -134,7 +134,7 @@ def test_avito_records_end_loaded_or_quarantined(
 def test_negotiations_end_loaded_or_quarantined(
     migrated_engine: Engine, negotiations: list[RawRecord], messages: list[RawRecord]
 ) -> None:
-    from tasks.transform.hh_negotiations import transform_negotiations
+    from tasks.hh.transform_negotiations import transform_negotiations
 
     empty(migrated_engine)
     batch = transform_negotiations(negotiations, messages)

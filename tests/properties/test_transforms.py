@@ -15,22 +15,22 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas.records import RawRecord, Rejection
 from schemas.status import CANONICAL_STATUSES
-from tasks.transform.avito_applications import transform_applications
-from tasks.transform.avito_chats import transform_chats, transform_messages
-from tasks.transform.avito_resumes import transform_resumes
-from tasks.transform.candidates import transform_avito
-from tasks.transform.employer import normalize_employer
-from tasks.transform.salary import extract_salary
-from tasks.transform.status import (
+from tasks.avito.transform_applications import transform_applications
+from tasks.avito.transform_candidates import transform_avito
+from tasks.avito.transform_chats import transform_chats, transform_messages
+from tasks.avito.transform_resumes import transform_resumes
+from tasks.hh.employer import normalize_employer
+from tasks.hh.salary import extract_salary
+from tasks.hh.transform_vacancies import transform_vacancies
+from tasks.sync.records import RawRecord, Rejection
+from tasks.sync.status import (
     AVITO_APPLICATION,
     HH_APPLICANT,
     HH_EMPLOYER,
     canonical_status,
     map_avito_application_statuses,
 )
-from tasks.transform.vacancy import transform_vacancies
 from tests.properties import seeds
 from tests.properties.strategies import UNEXPECTED_CODES, garbage, mutated, one_of_seeds
 
@@ -172,8 +172,8 @@ def test_avito_run_transform_accounts_for_every_record(
 @PROPERTY
 @given(payload=one_of_seeds(seeds.hh_vacancies()))
 def test_salary_and_employer_readers_raise_only_their_own_errors(payload: Any) -> None:
-    from tasks.transform.employer import EmployerError
-    from tasks.transform.salary import SalaryError
+    from tasks.hh.employer import EmployerError
+    from tasks.hh.salary import SalaryError
 
     if not isinstance(payload, dict):
         return
@@ -227,7 +227,7 @@ def negotiation_message_records(n_max: int = 12) -> st.SearchStrategy[list[RawRe
 def test_negotiation_transform_accounts_for_every_record(
     negotiations: list[RawRecord], messages: list[RawRecord]
 ) -> None:
-    from tasks.transform.hh_negotiations import transform_negotiations
+    from tasks.hh.transform_negotiations import transform_negotiations
 
     batch = transform_negotiations(negotiations, messages)
     assert len(batch.negotiations) + len(batch.messages) + len(batch.rejections) == len(negotiations) + len(messages)
