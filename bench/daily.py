@@ -45,6 +45,7 @@ from sqlalchemy.engine import make_url
 
 from bench.emulator import emulator
 from bench.report import Figure, render
+from tasks.sync.runs import jobs_of
 
 SEARCHES = '[[search]]\nname = "everything"\n'
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -58,14 +59,15 @@ def child(url: str, searches: str, run_id: str, flow: str = "hh") -> None:
 
         imported = time.perf_counter()
         since = datetime.now(UTC)
-        report = daily(sandbox_url=url, searches_file=searches)
+        report = daily(emulator_url=url, searches_file=searches)
         done = time.perf_counter()
-        result = {"summaries": report["hh_vacancies"], "report": report, "runs": recorded_runs(since)}
+        result = {"summaries": jobs_of(report, "hh:vacancies:"), "report": report, "runs": recorded_runs(since)}
     else:
         from flows.hh_vacancies import hh_vacancies
 
         imported = time.perf_counter()
-        result = {"summaries": hh_vacancies(sandbox_url=url, searches_file=searches, run_id=run_id)}
+        report = hh_vacancies(emulator_url=url, searches_file=searches, run_id=run_id)
+        result = {"summaries": jobs_of(report, "hh:vacancies:")}
         done = time.perf_counter()
     result.update({"import": imported - started, "flow": done - imported})
     print(json.dumps(result, default=str))
@@ -141,7 +143,8 @@ def written(summaries: list[dict]) -> int:
     total = 0
     for s in summaries:
         total += int(s.get("inserted", 0)) + int(s.get("updated", 0)) + int(s.get("quarantined", 0))
-        total += int(s.get("employers_inserted", 0)) + int(s.get("employers_updated", 0))
+        employers = s.get("derived", {}).get("employer", {})
+        total += int(employers.get("inserted", 0)) + int(employers.get("updated", 0))
     return total
 
 
@@ -276,9 +279,11 @@ def e2e_figures(vacancies: int, chats: int) -> list[Figure]:
             continue
         parts = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in sorted(split.items()))
         result.append(Figure(f"{name}: {flow} task runs by stage", parts))
-    counts = [f"hh.ru vacancies {sum(int(s.get('found', 0)) for s in report['hh_vacancies']):,} found"]
-    for entity in (report.get("avito") or {}).get("entities", []):
-        counts.append(f"Avito {entity.get('entity')} {entity.get('extracted')}")
+    searched = jobs_of(report, "hh:vacancies:")
+    counts = [f"hh.ru vacancies {sum(int(s.get('found') or 0) for s in searched):,} found"]
+    for row in report["streams"]:
+        if row["job"] == "Avito":
+            counts.append(f"Avito {row['entity']} {row['extracted']}")
     result.append(Figure(f"{name}: records", ", ".join(counts) + f"; {calls(run):,} hh.ru vacancy API calls"))
     return result
 

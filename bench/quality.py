@@ -26,6 +26,20 @@ from schemas.tables import employers, vacancies
 from tasks.sync.load import load_batch
 
 
+def check_window(records, lookup, *, raw=None, transformed=None):
+    """What the engine's check stages do with one unit of vacancy records (raw, transform, clean and
+    pre-load); returns the checks and the transform."""
+    from tasks.hh.streams import vacancy_check_params
+    from tasks.hh.transform_vacancies import transform_vacancies
+    from tasks.sync import checks as ck
+    from tasks.sync.streams import Transformed
+
+    raw = raw or ck.check_raw(records)
+    batch = transformed or transform_vacancies(raw.records, RATES)
+    out = Transformed({"vacancy": batch.vacancies, "employer": batch.employers}, batch.rejections)
+    return ck.check_unit(out, raw, vacancy_check_params({"rates": RATES}), lookup), batch
+
+
 def timed(fn, *args, **kwargs):
     started = time.perf_counter()
     value = fn(*args, **kwargs)
@@ -49,26 +63,28 @@ def main() -> None:
 
     with scratch_database() as engine:
         records = vacancy_records(args.rows)
-        lookup = q.db_lookup(engine)
+        from tasks.sync import checks as ck
+
+        lookup = ck.db_lookup(engine)
         window = records[: args.window]
 
         # first validations of each suite: GX builds its suites and definitions once per process
-        first_window = timed(q.check_vacancies, window, RATES, lookup)[1]
+        first_window = timed(check_window, window, lookup)[1]
 
         results: dict[str, list[float]] = {"transform": [], "load": [], "raw": [], "clean": [], "preload": []}
         window_checks: list[float] = []
         window_transform_load: list[float] = []
         for _ in range(args.repeat):
             empty_tables(engine)
-            raw, raw_s = timed(q.check_raw_vacancies, records)
+            raw, raw_s = timed(ck.check_raw, records)
             batch, transform_s = timed(transform_vacancies, raw.records, RATES)
             started = time.perf_counter()
-            checks = q.complete_vacancy_checks(raw, batch, RATES, lookup)
+            checks, _ = check_window(records, lookup, raw=raw, transformed=batch)
             clean_total = time.perf_counter() - started
             preload_s = checks.results[-1].seconds
-            frames = [(employers, checks.batch.employers), (vacancies, checks.batch.vacancies)]
+            frames = [(employers, checks.frames["employer"]), (vacancies, checks.frames["vacancy"])]
             _, load_s = timed(
-                load_batch, engine, frames, checks.batch.rejections, run_id=str(uuid.uuid4()), seen_at=datetime.now(UTC)
+                load_batch, engine, frames, checks.rejections, run_id=str(uuid.uuid4()), seen_at=datetime.now(UTC)
             )
             for key, value in (
                 ("transform", transform_s),
@@ -80,11 +96,11 @@ def main() -> None:
                 results[key].append(value)
 
             empty_tables(engine)
-            w, w_checks = timed(q.check_vacancies, window, RATES, lookup)
+            (w, _), w_checks = timed(check_window, window, lookup)
             w_transform = timed(transform_vacancies, window, RATES)[1]
-            w_frames = [(employers, w.batch.employers), (vacancies, w.batch.vacancies)]
+            w_frames = [(employers, w.frames["employer"]), (vacancies, w.frames["vacancy"])]
             w_load = timed(load_batch, engine, w_frames, [], run_id=str(uuid.uuid4()), seen_at=datetime.now(UTC))[1]
-            window_checks.append(w_checks - w_transform)  # check_vacancies includes a transform
+            window_checks.append(w_checks - w_transform)  # check_window includes a transform
             window_transform_load.append(w_transform + w_load)
 
         med = {k: statistics.median(v) for k, v in results.items()}
@@ -92,7 +108,7 @@ def main() -> None:
         base = med["transform"] + med["load"]
         n = len(records)
         print(
-            f"\n{n} vacancies ({len(checks.batch.employers)} employers), {checks.rejected} rejected by the "
+            f"\n{n} vacancies ({len(checks.frames['employer'])} employers), {checks.rejected} rejected by the "
             f"transform and the checks; median of {args.repeat}"
         )
         print(f"{'step':<34}{'seconds':>10}{'rows/s':>12}")

@@ -29,13 +29,13 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bench.checksums import duplicates, row_digests
+from bench.faultruns import killed_run, leaks, run_daily, run_env, sandbox_secrets, small_world, truncate
 from sandbox.faults import KINDS as FAULT_KINDS
 from sandbox.faults import FaultPlan, FaultRule
 from sandbox.server import start_in_thread
 from tasks.sync.database import make_engine
 from tasks.sync.migrate import upgrade
-from tests.faults.checksums import duplicates, row_digests
-from tests.faults.runs import killed_run, leaks, run_daily, run_env, sandbox_secrets, small_world, truncate
 
 PATHS = (
     None,

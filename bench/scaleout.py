@@ -39,14 +39,14 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from bench.report import Figure, render
-from tests.conftest import stop_prefect_event_workers
-from tests.deploy.stack import (
+from bench.stack import (
     PREFECT,
     Processes,
     free_port,
     run_cli,
     runs_of_worker,
     server_healthy,
+    stop_prefect_event_workers,
     tail,
     two_searches,
     wait_until,

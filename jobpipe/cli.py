@@ -18,10 +18,10 @@ jobpipe blocks create                save the credentials into Prefect Secret bl
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 
 def _prefect_defaults() -> None:
@@ -34,50 +34,60 @@ def _prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
+@contextmanager
+def emulator(args: argparse.Namespace) -> Iterator[str | None]:
+    """The emulator this command uses: ``--sandbox-url``, one started here for ``--sandbox``, or None
+    (the real APIs). The one place where the choice is made."""
+    if getattr(args, "sandbox_url", None):
+        yield args.sandbox_url.rstrip("/")
+    elif getattr(args, "sandbox", False):
+        from jobpipe.connect import local_emulator
+
+        with local_emulator() as url:
+            yield url
+    else:
+        yield None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     if args.partition and args.flow != "hh-vacancies":
         from jobpipe.settings import ConfigurationError
 
         raise ConfigurationError(f"--partition applies to `jobpipe run hh-vacancies` only, not to {args.flow}")
     _prefect_defaults()
-    common = {"sandbox": args.sandbox, "sandbox_url": args.sandbox_url, "searches_file": args.searches}
-    if args.flow == "daily":
-        from flows.daily import daily
+    with emulator(args) as url:
+        if args.flow == "daily":
+            from flows.daily import daily
 
-        daily(lookback_days=args.lookback_days, **common)
-    elif args.flow == "hh-negotiations":
-        from flows.hh_negotiations import hh_negotiations
+            report = daily(searches_file=args.searches, lookback_days=args.lookback_days, emulator_url=url)
+        elif args.flow == "hh-negotiations":
+            from flows.hh_negotiations import hh_negotiations
 
-        report = hh_negotiations(sandbox=args.sandbox, sandbox_url=args.sandbox_url)
-        print(json.dumps(report, indent=1, default=str))
-    elif args.flow == "avito-candidates":
-        from flows.avito_candidates import avito_candidates
+            report = hh_negotiations(emulator_url=url)
+        elif args.flow == "avito-candidates":
+            from flows.avito_candidates import avito_candidates
 
-        common.pop("searches_file")
-        print(json.dumps(avito_candidates(**common), indent=1, default=str))
-    else:
-        from flows.hh_vacancies import hh_vacancies
+            report = avito_candidates(emulator_url=url)
+        else:
+            from flows.hh_vacancies import hh_vacancies
 
-        report = hh_vacancies(lookback_days=args.lookback_days, partition=args.partition, **common)
-        print(json.dumps(report, indent=1))
+            report = hh_vacancies(
+                searches_file=args.searches,
+                lookback_days=args.lookback_days,
+                partition=args.partition,
+                emulator_url=url,
+            )
+    from jobpipe.runs import render
+
+    print(render(report, url is not None))
     return 0
 
 
 def cmd_auth(args: argparse.Namespace) -> int:
-    from jobpipe import connect as runtime
-    from jobpipe.settings import load_settings
+    from jobpipe.connect import connect
 
-    settings = load_settings()
-    if args.sandbox_url:
-        with runtime.sandbox_settings(settings, args.sandbox_url) as settings:
-            return _exchange(settings, args)
-    return _exchange(settings, args)
-
-
-def _exchange(settings, args: argparse.Namespace) -> int:
-    from jobpipe import connect as runtime
-
-    client = runtime.hh_client(settings, mode="user")
+    connections = connect(args.sandbox_url)
+    settings = connections.settings
     if not args.code:
         client_id, _ = settings.hh.require_credentials()
         print(
@@ -87,8 +97,10 @@ def _exchange(settings, args: argparse.Namespace) -> int:
         )
         return 0
     if args.redirect_uri:
-        client.core.auth.redirect_uri = args.redirect_uri
-    pair = client.core.auth.exchange_code(args.code)
+        from dataclasses import replace
+
+        connections.settings = replace(settings, hh=replace(settings.hh, redirect_uri=args.redirect_uri))
+    pair = connections.hh(mode="user").authorize(args.code)
     print(f"hh.ru user token stored in {settings.hh.token_store} (expires at {pair.expires_at:.0f})")
     return 0
 
@@ -125,7 +137,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from jobpipe import connect as runtime
+    from jobpipe.connect import connect
     from jobpipe.settings import load_settings
     from tasks.sync.database import embedded_url, redact, stop_embedded
 
@@ -136,64 +148,62 @@ def cmd_db(args: argparse.Namespace) -> int:
     elif args.action == "url":
         print(redact(settings.database_url or embedded_url(settings.home)))
     else:
-        runtime.database(settings).dispose()
+        connect(settings=settings).database().dispose()
         print("database schema is up to date")
     return 0
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
     _prefect_defaults()
-    from tasks.sync.reprocess import reprocess_quarantine
+    from flows.reprocess_quarantine import reprocess_quarantine
+    from jobpipe.runs import render
 
-    reprocess_quarantine(rules=args.rule or None, sandbox=args.sandbox, sandbox_url=args.sandbox_url)
+    with emulator(args) as url:
+        report = reprocess_quarantine(rules=args.rule or None, entities=args.entity or None, emulator_url=url)
+    print(render(report))
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from jobpipe import connect as runtime
-    from jobpipe.settings import load_settings
+    from jobpipe.connect import connect
     from tasks.analytics.export import export_workbook
 
-    engine = runtime.database(load_settings())
-    rows = export_workbook(engine, Path(args.out))
-    engine.dispose()
+    connections = connect()
+    try:
+        rows = export_workbook(connections.database(), Path(args.out))
+    finally:
+        connections.close()
     print(f"{args.out}: {rows['candidates']} candidates, analytics of {rows['analytics'] - 1} vacancies")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from jobpipe import connect as runtime
-    from jobpipe.settings import load_settings
-
-    settings = load_settings()
-    if args.sandbox or args.sandbox_url:
-        with runtime.sandbox_settings(settings, args.sandbox_url) as settings:
-            return _import_responses(settings, args.path, fetch=True)
-    return _import_responses(settings, args.path, fetch=bool(settings.hh.client_id and settings.hh.client_secret))
-
-
-def _import_responses(settings, path: str, fetch: bool) -> int:
     from datetime import UTC, datetime
     from pathlib import Path
 
-    from jobpipe import connect as runtime
+    from jobpipe.connect import connect
     from tasks.hh.import_responses import import_responses
     from tasks.hh.responses_file import ResponsesFileError
 
-    if not Path(path).is_file():
-        print(f"jobpipe: no such file: {path}", file=sys.stderr)
+    if not Path(args.path).is_file():
+        print(f"jobpipe: no such file: {args.path}", file=sys.stderr)
         return 2
-    engine = runtime.database(settings)
-    client = runtime.hh_client(settings) if fetch else None
-    try:
-        summary = import_responses(engine, path, f"import-{datetime.now(UTC):%Y%m%dT%H%M%S}", client)
-    except ResponsesFileError as exc:
-        print(f"jobpipe: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        engine.dispose()
+    with emulator(args) as url:
+        connections = connect(url)
+        hh = connections.settings.hh
+        fetch = bool(hh.client_id and hh.client_secret)
+        try:
+            client = connections.hh() if fetch else None
+            summary = import_responses(
+                connections.database(), args.path, f"import-{datetime.now(UTC):%Y%m%dT%H%M%S}", client
+            )
+        except ResponsesFileError as exc:
+            print(f"jobpipe: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            connections.close()
     print("\n".join(summary.lines()))
     if not fetch and summary.missing_vacancies:
         print(
@@ -204,36 +214,28 @@ def _import_responses(settings, path: str, fetch: bool) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
+    from jobpipe.connect import connect
+    from jobpipe.runs import render
+    from tasks.sync.runs import newest_run
 
-    from jobpipe import connect as runtime
-    from jobpipe.settings import load_settings
-    from schemas.tables import run_log
-    from tasks.sync.report import render_markdown
+    connections = connect()
+    try:
+        engine = connections.database()
+        if args.out:
+            from pathlib import Path
 
-    engine = runtime.database(load_settings())
-    with engine.connect() as conn:
-        row = conn.execute(select(run_log).order_by(run_log.c.started_at.desc()).limit(1)).mappings().first()
-    if args.out:
-        from pathlib import Path
+            from tasks.analytics.report import build_report
 
-        from tasks.analytics.report import build_report
-
-        analytics = build_report(engine, Path(args.out))
-        engine.dispose()
-        print(analytics.markdown)
-        return 0
+            print(build_report(engine, Path(args.out)).markdown)
+            return 0
+        row = newest_run(engine)
+    finally:
+        connections.close()
     if row is None:
         print("no runs yet: jobpipe run daily --sandbox")
         return 1
-    counts = row["counts"] or {}
-    print(
-        render_markdown(
-            f"run {row['run_id']} ({row['status']})",
-            counts.get("hh_vacancies", []),
-            {"started": row["started_at"], "finished": row["finished_at"]},
-        )
-    )
+    counts = {"run_id": row["run_id"], "flow": row["flow"], "status": row["status"], **(row["counts"] or {})}
+    print(render(counts))
     return 0
 
 
@@ -270,6 +272,7 @@ def parser() -> argparse.ArgumentParser:
     quar = sub.add_parser("quarantine", help="records that did not load")
     quar.add_argument("action", choices=["reprocess"])
     quar.add_argument("--rule", action="append", help="only records quarantined by this rule (repeatable)")
+    quar.add_argument("--entity", action="append", help="only records of this entity (repeatable; default all)")
     quar.add_argument("--sandbox", action="store_true", help="take currency rates from the emulator")
     quar.add_argument("--sandbox-url", help="an emulator that is already running")
     quar.set_defaults(func=cmd_quarantine)
@@ -309,10 +312,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         from jobpipe.settings import ConfigurationError
+        from tasks.sync.checks import BatchRejected
         from tasks.sync.database import DatabaseConfigError
         from tasks.sync.http import ApiError
 
-        if isinstance(exc, ConfigurationError | DatabaseConfigError | ApiError):
+        if isinstance(exc, ConfigurationError | DatabaseConfigError | ApiError | BatchRejected):
             print(f"jobpipe: {exc}", file=sys.stderr)
             return 2
         raise

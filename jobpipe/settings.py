@@ -27,7 +27,7 @@ read the environment themselves.
 | AVITO_JOB_RATE_LIMIT      | requests per second to Авито.Работа (default 9; Avito allows 10)|
 | AVITO_TOKEN_STORE         | token store file (default JOBPIPE_HOME/avito_tokens.json)      |
 | JOBPIPE_USE_BLOCKS        | 1: read Prefect Secret blocks; 0: never; unset: in deployments  |
-| JOBPIPE_NOTIFY_URL        | webhook called when a flow run fails (flows/hooks.py)          |
+| JOBPIPE_NOTIFY_URL        | webhook called when a flow run fails (jobpipe/hooks.py)        |
 | JOBPIPE_NOTIFY_BLOCK      | or: a Prefect notification block to notify instead             |
 """
 
@@ -56,8 +56,9 @@ class HHSettings:
     rate_limit: float = 4.0
     token_store: Path = Path(".jobpipe/hh_tokens.json")
     global_rate_limit: str | None = None
-    """A Prefect global concurrency limit (with slot decay) taken once per request, shared by every
-    process and worker on the same IP; None: only this process's own limiter."""
+    """A Prefect global concurrency limit without slot decay that counts the processes calling hh.ru
+    from one IP (each holds one slot while it calls, and sends at ``rate_limit`` divided by the slots
+    held; :mod:`jobpipe.shared_limit`); None: only this process's own limiter, at all of ``rate_limit``."""
 
     def require_credentials(self) -> tuple[str, str]:
         """The client id and secret, or a ConfigurationError that says where to get them."""

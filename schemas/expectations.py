@@ -8,7 +8,7 @@ a column added to :mod:`schemas.tables` is checked without being listed twice:
 * ``missing_<column>``: not null, for every key and data column declared ``nullable=False``;
 * ``duplicate_<key>``: unique, for a single-column primary key;
 * references: from the table's foreign keys (:func:`foreign_key_references`), plus the links the
-  database does not enforce (:data:`AVITO_REFERENCES`);
+  database does not enforce (declared with the entities, :mod:`schemas.entities`);
 * statuses: from :data:`schemas.status.CANONICAL_STATUSES`.
 
 Stages
@@ -41,14 +41,8 @@ from sqlalchemy import Table
 
 from schemas import status
 from schemas.tables import (
-    avito_applications,
-    avito_chats,
-    avito_messages,
-    avito_resumes,
     data_columns,
     employers,
-    hh_negotiation_messages,
-    hh_negotiations,
     key_columns,
     vacancies,
 )
@@ -485,24 +479,7 @@ def hh_vacancy_preload() -> Suite:
     return preload_suite("hh.vacancy.preload", "vacancy", VACANCY_REFERENCES, id_column="vacancy_id", source="hh")
 
 
-# --- Avito ----------------------------------------------------------------------------------------
-
-AVITO_TABLES: dict[str, Table] = {
-    "chat": avito_chats,
-    "message": avito_messages,
-    "application": avito_applications,
-    "resume": avito_resumes,
-}
-"""Avito entity name (as in the raw records) -> its table."""
-
-AVITO_REFERENCES: dict[str, tuple[Reference, ...]] = {
-    "message": tuple(foreign_key_references(avito_messages)),  # chat_id -> avito_chats (unresolved_chat)
-    "application": (
-        # not enforced by the database, but an application must lead to its chat and its candidate
-        Reference(avito_applications, "chat_id", avito_chats, "chat_id", "unresolved_chat", nullable=True),
-        Reference(avito_applications, "resume_id", avito_resumes, "resume_id", "unresolved_resume", nullable=True),
-    ),
-}
+# --- applications and negotiations ---------------------------------------------------------------
 
 
 def status_rules() -> list[Rule]:
@@ -514,47 +491,23 @@ def status_rules() -> list[Rule]:
     ]
 
 
-def avito_clean(entity: str) -> Suite:
-    """The clean suite of an Avito entity (``chat``, ``message``, ``application``, ``resume``).
-
-    The table's not-null and key rules; for applications also the status vocabulary: a status
-    outside :data:`~schemas.status.CANONICAL_STATUSES` is an error (``bad_status``), and
-    ``unknown`` (a source state without a mapping) is a WARNING (``unknown_status``): reported,
-    kept, never dropped.
-    """
-    table = AVITO_TABLES[entity]
+def clean_suite(source: str, entity: str, table: Table, *, statuses: bool = False) -> Suite:
+    """The clean suite of an entity whose rules all follow from its table: not-null and key rules;
+    with ``statuses`` also the status vocabulary (:func:`status_rules`: a status outside
+    :data:`~schemas.status.CANONICAL_STATUSES` is an error, ``unknown`` a WARNING: kept, flagged)."""
     rules = table_rules(table)
-    if entity == "application":
+    if statuses:
         rules += status_rules()
     (key,) = key_columns(table)
-    return Suite(f"avito.{entity}.clean", entity, CLEAN, tuple(rules), id_column=key, source="avito")
+    return Suite(f"{source}.{entity}.clean", entity, CLEAN, tuple(rules), id_column=key, source=source)
 
 
-def avito_preload(entity: str) -> Suite | None:
-    """The references of an Avito entity to check before the load, None when it has none."""
-    refs = AVITO_REFERENCES.get(entity)
+def references_suite(source: str, entity: str, table: Table, refs: Sequence[Reference]) -> Suite | None:
+    """The pre-load suite of an entity: each of its references resolves in the batch or the database."""
     if not refs:
         return None
-    (key,) = key_columns(AVITO_TABLES[entity])
-    return preload_suite(f"avito.{entity}.preload", entity, refs, id_column=key, source="avito")
-
-
-HH_NEGOTIATION_TABLES: dict[str, Table] = {
-    "negotiation": hh_negotiations,
-    "negotiation_message": hh_negotiation_messages,
-}
-"""hh.ru negotiation entity name (as in the raw records) -> its table."""
-
-
-def hh_negotiation_clean(entity: str) -> Suite:
-    """The clean suite of an hh.ru negotiation or message: the table's not-null and key rules; for
-    negotiations also the status vocabulary, as for Avito applications (``unknown`` is a WARNING)."""
-    table = HH_NEGOTIATION_TABLES[entity]
-    rules = table_rules(table)
-    if entity == "negotiation":
-        rules += status_rules()
     (key,) = key_columns(table)
-    return Suite(f"hh.{entity}.clean", entity, CLEAN, tuple(rules), id_column=key, source="hh")
+    return preload_suite(f"{source}.{entity}.preload", entity, refs, id_column=key, source=source)
 
 
 @dataclass(frozen=True)

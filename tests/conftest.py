@@ -34,18 +34,9 @@ def prefect_api() -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
+    from bench.stack import stop_prefect_event_workers
+
     stop_prefect_event_workers()
     with prefect_test_harness(server_startup_timeout=120):
         yield str(PREFECT_API_URL.value())
         stop_prefect_event_workers()
-
-
-def stop_prefect_event_workers(timeout: float = 10.0) -> None:
-    """Send what Prefect's events worker holds and stop it, before the API it talks to goes away.
-
-    The worker is one per process whatever the API URL, so one left bound to a server a test has
-    stopped would take the next server's events and retry them against the dead one, item by item,
-    until the process exits (minutes). A stopped worker is replaced by a fresh one on next use."""
-    from prefect.events.worker import EventsWorker
-
-    EventsWorker.drain_all(timeout=timeout)

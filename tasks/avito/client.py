@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,7 +19,8 @@ from urllib.parse import quote
 
 import requests
 
-from tasks.sync.http import ApiError, AuthExpired, ErrorPolicy, HttpCore, StopRun
+from tasks.sync.http import ApiError, AuthExpired, ErrorPolicy, HttpCore, StopRun, fetch_many
+from tasks.sync.streams import StreamRefused
 from tasks.sync.tokens import TokenPair, TokenStore
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ MESSAGES_PAGE = 100
 IDS_PAGE = 100
 
 
-class PaymentRequired(ApiError):
+class PaymentRequired(StreamRefused):
     """402: the account's tariff does not include this API; the stream is skipped, not the run."""
 
 
@@ -170,6 +170,11 @@ class AvitoClient:
     def calls(self) -> int:
         return self.job.stats.total + self.messenger.stats.total
 
+    def close(self) -> None:
+        """The work is done (nothing is shared with other processes for Avito)."""
+        self.job.close()
+        self.messenger.close()
+
     # -- account ------------------------------------------------------------------------------
     def account_id(self) -> int:
         if self._account_id is None:
@@ -241,26 +246,15 @@ class AvitoClient:
             result.extend(body.get("applies", []) if isinstance(body, dict) else [])
         return result
 
-    def resume(self, resume_id: str) -> dict | None:
-        """``GET /job/v2/resumes/{id}``; None when Avito no longer has it (404)."""
+    def resume(self, resume_id: str, missing_ok: bool = True) -> dict | None:
+        """``GET /job/v2/resumes/{id}``; None when Avito no longer has it (404), unless not ``missing_ok``."""
         try:
             return self.job.get(f"/job/v2/resumes/{quote(str(resume_id), safe='')}")
         except ApiError as exc:
-            if exc.status == 404:
+            if exc.status == 404 and missing_ok:
                 return None
             raise
 
     def resumes(self, ids: Sequence[str], workers: int = 8) -> dict[str, dict | None]:
         """Many resumes, ``workers`` requests in flight (the Job rate limiter still rules)."""
-        if not ids:
-            return {}
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            return dict(zip(ids, pool.map(self.resume, ids), strict=True))
-
-    def many_messages(self, chats: Sequence[tuple[str, int | None]], workers: int = 8) -> dict[str, list[dict]]:
-        """Messages of many chats: ``(chat_id, created_after)`` pairs, ``workers`` in flight."""
-        if not chats:
-            return {}
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            pages = pool.map(lambda c: self.messages(c[0], c[1]), chats)
-            return dict(zip((c for c, _ in chats), pages, strict=True))
+        return fetch_many(self.resume, ids, workers)

@@ -16,33 +16,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from schemas.tables import avito_chats
 from tasks.avito.client import AvitoClient
-from tasks.sync.records import RawRecord
+from tasks.sync.streams import Fetch, Listed
 
 log = logging.getLogger(__name__)
-
-
-def records(
-    entity: str, payloads: Iterable[Any], fetched_at: datetime, key: str = "id", **meta: Any
-) -> list[RawRecord]:
-    """Raw Avito payloads as records (a missing id is the transform's to reject)."""
-    result = []
-    for payload in payloads:
-        record_id = payload.get(key) if isinstance(payload, Mapping) else None
-        result.append(
-            RawRecord(
-                "avito",
-                entity,
-                str(record_id) if record_id is not None else None,
-                fetched_at,
-                payload if isinstance(payload, dict) else {"_raw": payload},
-                dict(meta),
-            )
-        )
-    return result
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -53,35 +34,6 @@ def parse_time(value: Any) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         return None
-
-
-@dataclass
-class ApplicationsPlan:
-    listed: list[dict]  # what get_ids returned
-    changed_ids: list[str]  # to fetch with get_by_ids
-    unchanged_ids: list[str]  # stored with the same updated_at
-    cursor: datetime | None  # the newest updated_at listed
-
-
-def plan_applications(listed: Sequence[dict], stored_updated: Mapping[str, datetime | None]) -> ApplicationsPlan:
-    """Split listed application ids into changed (new or newer updated_at) and unchanged ones."""
-    changed, unchanged = [], []
-    newest: datetime | None = None
-    seen: set[str] = set()
-    for entry in listed:
-        app_id = str(entry.get("id"))
-        if app_id in seen:
-            continue
-        seen.add(app_id)
-        updated = parse_time(entry.get("updated_at"))
-        if updated is not None and (newest is None or updated > newest):
-            newest = updated
-        stored = stored_updated.get(app_id)
-        if stored is not None and updated is not None and stored >= updated:
-            unchanged.append(app_id)
-        else:
-            changed.append(app_id)
-    return ApplicationsPlan(list(listed), changed, unchanged, newest)
 
 
 @dataclass
@@ -143,9 +95,54 @@ def resume_ids_to_fetch(applications: Sequence[Mapping[str, Any]], stored_seen: 
     return list(wanted)
 
 
-def lookback_date(cursor: datetime | None, lookback_days: int, today: date | None = None) -> date:
-    """``updatedAtFrom`` for get_ids: the cursor's date (a day-granular filter, so it overlaps)."""
-    from datetime import timedelta
+# --- the listings as the engine runs them ---------------------------------------------------------
 
-    today = today or datetime.now(UTC).date()
-    return cursor.astimezone(UTC).date() if cursor else today - timedelta(days=lookback_days)
+
+def unix(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
+
+
+def list_applications(fetch: Fetch, entity_record: Any) -> Listed:
+    """``get_ids`` from the day of ``fetch.since`` (a day-granular filter, so it overlaps): each
+    application id once, as a listed record; the cursor moves to the newest ``updated_at``."""
+    since = fetch.since or datetime.now(UTC)
+    listed, seen, newest = [], set(), None
+    for entry in fetch.client.application_ids(since.astimezone(UTC).date()):
+        app_id = str(entry.get("id")) if isinstance(entry, Mapping) else None
+        if app_id in seen:
+            continue
+        seen.add(app_id)
+        listed.append(entity_record(entry, fetch.at))
+        updated = parse_time(entry.get("updated_at")) if isinstance(entry, Mapping) else None
+        if updated is not None and (newest is None or updated > newest):
+            newest = updated
+    return Listed(listed, position=newest)
+
+
+def list_chats(fetch: Fetch, entity_record: Any) -> Listed:
+    """Every chat updated after ``fetch.since`` (all of them on a first run), listed again per vacancy
+    beyond Avito's 1100 reach; the cursor moves to the newest ``updated``."""
+    applications = fetch.records.get("avito:applications", [])
+    vacancies = {int(r.payload["vacancy_id"]) for r in applications if str(r.payload.get("vacancy_id", "")).isdigit()}
+    known = fetch.lookups.distinct(avito_chats, "item_id")  # every vacancy the chats named before
+    harvest = harvest_chats(fetch.client, unix(fetch.since), sorted(known | vacancies))
+    notes = []
+    if harvest.unreachable_items:
+        notes.append(
+            f"vacancies with more than 1100 chats to read, older ones unreachable: {harvest.unreachable_items}"
+        )
+    account = fetch.values.get("account_id")
+    records = [entity_record(c, fetch.at, account_id=account) for c in harvest.chats]
+    newest = max((int(c.get("updated") or 0) for c in harvest.chats), default=0)
+    return Listed(records, position=datetime.fromtimestamp(newest, UTC) if newest else None, notes=notes)
+
+
+def chats_to_read(parents: Sequence[Any], since: datetime | None, lookups: Any) -> list[tuple[str, int | None]]:
+    """The chats whose messages to read: those updated after ``since`` (every one on a first run),
+    each back to ``since``."""
+    after = unix(since)
+    return [
+        (str(c.payload["id"]), after)
+        for c in parents
+        if c.record_id is not None and (after is None or int(c.payload.get("updated") or 0) > after)
+    ]

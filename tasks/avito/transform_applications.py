@@ -63,16 +63,15 @@ from typing import Any
 
 import pandas as pd
 
-from schemas.tables import avito_applications, status_history
+from schemas.tables import avito_applications
 from tasks.sync.records import RawRecord, Rejection
-from tasks.sync.status import HISTORY_COLUMNS, history_frame, map_avito_application_statuses
+from tasks.sync.status import current_states, map_avito_application_statuses
 from tasks.sync.transform import (
     MASK,
     SOURCE,
     RecordError,
     RecordPass,
     finish,
-    frame_dtypes,
     gender,
     id_text,
     optional_bool,
@@ -230,16 +229,8 @@ def transform_applications(
     rows = batch.frame.loc[keep]
     rows = rows.assign(status=map_avito_application_statuses(rows["state"], rows["is_viewed"]))
     applications = finish(rows, avito_applications)
-    return ApplicationBatch(applications=applications, history=_history(applications), rejections=batch.rejections())
-
-
-def _history(applications: pd.DataFrame) -> pd.DataFrame:
-    history = history_frame(
-        SOURCE,
-        ENTITY,
-        applications["application_id"],
-        applications["state"],
-        applications["status"],
-        applications["updated_at"],
+    return ApplicationBatch(
+        applications=applications,
+        history=current_states(SOURCE, ENTITY, applications, "application_id"),
+        rejections=batch.rejections(),
     )
-    return history.astype(frame_dtypes(status_history, HISTORY_COLUMNS))

@@ -12,12 +12,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
 
-from tasks.sync.http import ApiError, AuthExpired, ErrorPolicy, HttpCore, StopRun
+from tasks.sync.http import ApiError, AuthExpired, ErrorPolicy, HttpCore, StopRun, fetch_many
 from tasks.sync.tokens import TokenPair, TokenStore
 
 log = logging.getLogger(__name__)
@@ -276,6 +275,15 @@ class HHClient:
     def calls(self) -> int:
         return self.core.stats.total
 
+    def close(self) -> None:
+        """The work is done: give back what this process shares with others (hh.ru's limit)."""
+        self.core.close()
+
+    def authorize(self, code: str) -> TokenPair:
+        """Exchange an authorization code (from hh.ru's consent page) for a user token pair and store it."""
+        assert isinstance(self.core.auth, HHAuth)
+        return self.core.auth.exchange_code(code)
+
     def search(self, params: Mapping[str, Any], page: int = 0, per_page: int = MAX_PER_PAGE) -> dict:
         """One page of ``GET /vacancies`` (``page`` is 0-based; page*per_page+per_page <= 2000)."""
         query = dict(params)
@@ -293,10 +301,7 @@ class HHClient:
 
     def vacancies(self, ids: Sequence[str], workers: int = 4) -> dict[str, dict | None]:
         """Details of many vacancies, ``workers`` requests in flight (the rate limiter still rules)."""
-        if not ids:
-            return {}
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            return dict(zip(ids, pool.map(self.vacancy, ids), strict=True))
+        return fetch_many(self.vacancy, ids, workers)
 
     def dictionaries(self) -> dict:
         return self.core.get("/dictionaries")

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from functools import lru_cache
 from typing import Any
 
 from schemas.tables import data_columns, employers, key_columns
+from tasks.sync.transform import normalize_text
 
 SOURCE = "hh"
 
@@ -42,7 +42,6 @@ LEGAL_FORMS: tuple[str, ...] = ("ооо", "ао", "пао", "зао", "оао", 
 
 ANON_HASH_HEX_DIGITS = 16
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))
 _QUOTES = str.maketrans(dict.fromkeys(QUOTES, " "))
 _LEGAL_FORMS_RE = re.compile(r"(?<!\w)(?:" + "|".join(LEGAL_FORMS) + r")\.?(?!\w)")
 _EDGE_SEPARATORS = " ,.-–—"
@@ -53,19 +52,6 @@ class EmployerError(ValueError):
 
 
 @lru_cache(maxsize=65536)
-def normalize_text(value: str) -> str:
-    """Whitespace-normalize a display text (employer or vacancy name).
-
-    Args:
-        value: the text as published.
-
-    Returns:
-        The NFKC form with zero-width spaces removed, every run of Unicode whitespace (NBSP included)
-        turned into one plain space, stripped at both ends.
-    """
-    return " ".join(unicodedata.normalize("NFKC", value).translate(_ZERO_WIDTH).split())
-
-
 @lru_cache(maxsize=65536)
 def canonical_name(name: str) -> str:
     """The form of an employer name used for matching.

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from tasks.hh.client import HHClient
-from tasks.sync.http import ApiError, StopRun
+from tasks.sync.engine import Job, Plan
+from tasks.sync.http import ApiError
 from tasks.sync.records import RawRecord
+from tasks.sync.streams import Fetch, Listed, StreamRefused
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ CLOSED_APPLICANT_HINT = (
 )
 
 
-class StreamClosed(StopRun):
+class StreamClosed(StreamRefused):
     """hh.ru refuses a whole stream for this account (not a fault of the run, and retrying will not
     help); the message says why and what to do."""
 
@@ -223,32 +224,39 @@ def harvest_applicant(client: HHClient, since: datetime | None, fetched_at: date
     return harvest
 
 
-def message_targets(harvest: NegotiationHarvest) -> list[str]:
-    """Negotiations whose messages to read: every one harvested (they are new or changed)."""
-    return [r.record_id for r in harvest.negotiations if r.record_id]
+def role_of(client: HHClient) -> str:
+    """employer or applicant, from ``GET /me``."""
+    return EMPLOYER if client.me().get("is_employer") else APPLICANT
 
 
-def fetch_messages(
-    client: HHClient, negotiation_ids: list[str], fetched_at: datetime, workers: int = 4
-) -> list[RawRecord]:
-    """Every message of each negotiation (all pages), ``workers`` negotiations in flight."""
+def plan_account(job: Job, since: datetime | None, until: datetime) -> Plan:
+    """One unit per account: its role decides how its negotiations are listed."""
+    return Plan(parts=[role_of(job.client)], since=since, until=until)
 
-    def one(negotiation_id: str) -> list[RawRecord]:
-        result: list[RawRecord] = []
-        page = 0
-        while True:
-            try:
-                body = client.negotiation_messages(negotiation_id, page=page, per_page=MESSAGES_PER_PAGE)
-            except ApiError as exc:
-                if exc.status == 404:  # deleted since it was listed
-                    return result
-                raise
-            result.extend(_record(MESSAGE, m, fetched_at, negotiation_id=negotiation_id) for m in _items(body))
-            if _last_page(body, page):
+
+def list_negotiations(fetch: Fetch) -> Listed:
+    """The account's negotiations changed since ``fetch.since`` (the plan gave its role).
+
+    Raises:
+        StreamClosed: hh.ru refuses the stream (the applicant API closed, an account that is no employer).
+    """
+    harvest = (harvest_employer if fetch.part == EMPLOYER else harvest_applicant)(fetch.client, fetch.since, fetch.at)
+    return Listed(harvest.negotiations, position=harvest.newest)
+
+
+def negotiation_messages(client: HHClient, negotiation_id: str, since: Any = None) -> list[dict]:
+    """Every message of one negotiation (all pages); what was read when it answers 404 (deleted
+    since it was listed)."""
+    result: list[dict] = []
+    page = 0
+    while True:
+        try:
+            body = client.negotiation_messages(negotiation_id, page=page, per_page=MESSAGES_PER_PAGE)
+        except ApiError as exc:
+            if exc.status == 404:
                 return result
-            page += 1
-
-    if not negotiation_ids:
-        return []
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return [record for records in pool.map(one, negotiation_ids) for record in records]
+            raise
+        result.extend(_items(body))
+        if _last_page(body, page):
+            return result
+        page += 1

@@ -49,12 +49,12 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from schemas.status import UNKNOWN
+from schemas.status import MANUAL, UNKNOWN
 from schemas.tables import hh_negotiations
-from tasks.hh.transform_vacancies import RecordError
 from tasks.sync.records import RawRecord, Rejection
-from tasks.sync.status import HISTORY_COLUMNS, MANUAL, canonical_status
-from tasks.sync.transform import table_columns
+from tasks.sync.status import HISTORY_COLUMNS, canonical_status
+from tasks.sync.streams import TransformContext, Transformed
+from tasks.sync.transform import RecordError, table_columns
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 SOURCE = "hh"
@@ -372,24 +372,18 @@ def negotiation_id(vacancy_id: str) -> str:
     return f"{ORIGIN}-{vacancy_id}"
 
 
-def transform_responses(table: ResponsesTable, fetched_at: datetime, now: datetime | None = None) -> ManualBatch:
-    """Events, negotiations, history rows and rejections of a responses table.
-
-    Args:
-        table: the file's cells (:func:`read_responses_file`).
-        fetched_at: when the file was read (the rejections' ``fetched_at``).
-        now: the present, for ``future_date`` (default: the current time).
+def row_records(table: ResponsesTable, fetched_at: datetime) -> tuple[list[RawRecord], int]:
+    """One record per data row of a responses table (entity ``manual_response``), and how many rows
+    were blank. A record's payload is ``{file, row, cells}`` with the cells by header (dates as ISO
+    text); its meta names the header of each field.
 
     Raises:
         ResponsesFileError: a required column is missing.
     """
-    now = now or datetime.now(UTC)
     columns = find_columns(table.header, table.name)
     headers = [str(h).strip() or f"column {i + 1}" for i, h in enumerate(table.header)]
-    events: list[_Event] = []
-    rejections: list[Rejection] = []
-    seen: dict[tuple[str, datetime, str | None], int] = {}
-    blank = 0
+    used = {f: headers[i] for f, i in columns.items()}
+    records, blank = [], 0
     for row, cells in table.rows:
         cells = list(cells) + [None] * (len(headers) - len(cells))
         if all(_blank(c) for c in cells):
@@ -399,9 +393,29 @@ def transform_responses(table: ResponsesTable, fetched_at: datetime, now: dateti
         for extra, value in enumerate(cells[len(headers) :], len(headers) + 1):
             if not _blank(value):
                 raw[f"column {extra}"] = _json_cell(value)
+        payload = {"file": table.name, "row": row, "cells": raw}
+        records.append(
+            RawRecord(
+                SOURCE, REJECTED_ENTITY, None, fetched_at, payload, {"file": table.name, "row": row, "columns": used}
+            )
+        )
+    return records, blank
 
-        def cell(name: str, cells: list[Any] = cells) -> Any:
-            return cells[columns[name]] if name in columns else None
+
+def response_rows(records: Sequence[RawRecord], context: TransformContext | None = None) -> Transformed:
+    """Rows of a responses file as one negotiation per vacancy, one status history event per row, and
+    one rejection per row that cannot be an event (see the module docstring). ``context.values["now"]``
+    is the present for ``future_date`` (default: the current time)."""
+    values = context.values if context is not None else {}
+    now = values.get("now") or datetime.now(UTC)
+    events: list[_Event] = []
+    rejections: list[Rejection] = []
+    seen: dict[tuple[str, datetime, str | None], int] = {}
+    for record in records:
+        row, raw, used = record.payload["row"], record.payload["cells"], record.meta["columns"]
+
+        def cell(name: str, raw: dict[str, Any] = raw, used: dict[str, str] = used) -> Any:
+            return raw.get(used[name]) if name in used else None
 
         vacancy_id = None
         try:
@@ -414,17 +428,36 @@ def transform_responses(table: ResponsesTable, fetched_at: datetime, now: dateti
                 raise RecordError("duplicate_row", f"it repeats row {seen[key]} (same vacancy, date and status)")
             seen[key] = row
         except RecordError as exc:
-            rejections.append(_rejection(table.name, row, raw, vacancy_id, exc, fetched_at))
+            rejections.append(_rejection(record, vacancy_id, exc))
             continue
         events.append(_Event(row, vacancy_id, changed_at, state, status, _text(cell("note")), raw))
     negotiations, history = _frames(events)
+    return Transformed({ENTITY: negotiations}, rejections, history=history, history_events=True)
+
+
+def unknown_states(history: pd.DataFrame) -> dict[str, int]:
+    """Status labels the vocabulary lacks (loaded as ``unknown``), with how many events have each."""
     unknown: dict[str, int] = {}
-    for event in events:
-        if event.status == UNKNOWN:
-            label = event.state if event.state is not None else "(empty)"
-            unknown[label] = unknown.get(label, 0) + 1
-    used = {f: headers[i] for f, i in columns.items()}
-    return ManualBatch(negotiations, history, rejections, len(table.rows) - blank, blank, unknown, used)
+    for state in history.loc[history["status"] == UNKNOWN, "state"]:
+        label = state if isinstance(state, str) else "(empty)"
+        unknown[label] = unknown.get(label, 0) + 1
+    return unknown
+
+
+def transform_responses(table: ResponsesTable, fetched_at: datetime, now: datetime | None = None) -> ManualBatch:
+    """Events, negotiations, history rows and rejections of a responses table (:func:`row_records`
+    then :func:`response_rows`).
+
+    Raises:
+        ResponsesFileError: a required column is missing.
+    """
+    records, blank = row_records(table, fetched_at)
+    out = response_rows(records, TransformContext({"now": now or datetime.now(UTC)}))
+    columns = records[0].meta["columns"] if records else {}
+    history = out.history
+    return ManualBatch(
+        out.frames[ENTITY], history, out.rejections, len(records), blank, unknown_states(history), columns
+    )
 
 
 FIXES = {
@@ -437,18 +470,17 @@ FIXES = {
 }
 
 
-def _rejection(
-    name: str, row: int, raw: dict[str, Any], vacancy_id: str | None, error: RecordError, fetched_at: datetime
-) -> Rejection:
+def _rejection(row: RawRecord, vacancy_id: str | None, error: RecordError) -> Rejection:
+    name, number = row.payload["file"], row.payload["row"]
     record = RawRecord(
         source=SOURCE,
         entity=REJECTED_ENTITY,
         record_id=negotiation_id(vacancy_id) if vacancy_id else None,
-        fetched_at=fetched_at,
-        payload={"file": name, "row": row, "cells": raw},
-        meta={"file": name, "row": row},
+        fetched_at=row.fetched_at,
+        payload=row.payload,
+        meta={"file": name, "row": number},
     )
-    reason = f"{name} row {row}: {error.reason}; {FIXES[error.rule]}"
+    reason = f"{name} row {number}: {error.reason}; {FIXES[error.rule]}"
     return Rejection(record, stage=STAGE, rule=error.rule, reason=reason)
 
 

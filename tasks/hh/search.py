@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from tasks.hh.client import MAX_DEPTH, MAX_PER_PAGE, HHClient
+from tasks.sync.engine import Job, Plan
 from tasks.sync.records import RawRecord
+from tasks.sync.streams import Fetch, Listed
 
 log = logging.getLogger(__name__)
 
@@ -254,25 +256,46 @@ def to_records(items: Iterable[Mapping[str, Any]], fetched_at: datetime) -> list
     return records
 
 
-def with_details(records: Sequence[RawRecord], details: Mapping[str, dict | None], at: datetime) -> list[RawRecord]:
-    """Replace search items by their details where fetched (a vacancy gone since keeps its item)."""
-    result = []
-    for record in records:
-        detail = details.get(record.record_id or "")
-        if detail:
-            meta = dict(record.meta, detail_fetched_at=at)
-            record = RawRecord(record.source, record.entity, record.record_id, at, detail, meta)
-        result.append(record)
-    return result
+# --- the vacancy listing as the engine runs it -------------------------------------------------------
 
 
-def split_changed(records: Sequence[RawRecord], stored: Mapping[str, str]) -> tuple[list[RawRecord], list[str]]:
-    """Split search records into those whose details must be fetched (new, changed, or never
-    detailed) and the ids of those the database already holds unchanged."""
-    changed, unchanged = [], []
-    for record in records:
-        if record.record_id is not None and stored.get(record.record_id) == record.meta.get("search_hash"):
-            unchanged.append(record.record_id)
-        else:
-            changed.append(record)
-    return changed, unchanged
+@dataclass(frozen=True)
+class SearchWindow:
+    """What one unit of a search lists: a planned window (its first page already fetched)."""
+
+    search: Search
+    planned: PlannedWindow
+    workers: int = 1
+
+
+def plan_search(search: Search, workers: int, job: Job, since: datetime | None, until: datetime) -> Plan:
+    """A search's span cut into windows of at most 2000 matches, oldest first (its plan).
+
+    ``since`` and ``until`` are rounded down to 5 minutes, as hh.ru rounds them."""
+    start, end = floor_step(since or until), floor_step(until)
+    planned = plan_windows(lambda w: job.client.search(query(search, w)), Window(start, end), workers=workers)
+    found = sum(p.found for p in planned)
+    log.info(
+        "search %r: %d vacancies found from %s to %s, in %d windows",
+        search.name,
+        found,
+        start.isoformat(),
+        end.isoformat(),
+        len(planned),
+    )
+    truncated = [p for p in planned if p.truncated]
+    notes = [
+        f"search {search.name!r}: {p.found} vacancies published in 5 minutes from {p.window.start.isoformat()}, "
+        f"only {MAX_DEPTH} reachable; narrow the search"
+        for p in truncated
+    ]
+    parts = [SearchWindow(search, p, workers) for p in planned]
+    return Plan(parts=parts, since=start, until=end, found=found, notes=notes, incomplete=len(truncated))
+
+
+def list_window(fetch: Fetch) -> Listed:
+    """The search items of one planned window, as records; the cursor moves to the window's end."""
+    window: SearchWindow = fetch.part
+    items = harvest_window(fetch.client, window.search, window.planned, workers=window.workers)
+    records = to_records(items, datetime.now().astimezone())
+    return Listed(records, position=window.planned.window.end, found=window.planned.found)

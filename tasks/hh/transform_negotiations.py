@@ -21,15 +21,16 @@ from typing import Any
 
 import pandas as pd
 
-from schemas.tables import hh_negotiation_messages, hh_negotiations, status_history
+from schemas.status import HH_APPLICANT, HH_EMPLOYER
+from schemas.tables import hh_negotiation_messages, hh_negotiations
 from tasks.hh.negotiations import APPLICANT, EMPLOYER
 from tasks.sync.records import RawRecord, Rejection
-from tasks.sync.status import HH_APPLICANT, HH_EMPLOYER, HISTORY_COLUMNS, history_frame, map_statuses
+from tasks.sync.status import current_states, map_statuses
+from tasks.sync.streams import TransformContext, Transformed
 from tasks.sync.transform import (
     RecordError,
     RecordPass,
     finish,
-    frame_dtypes,
     id_text,
     optional_bool,
     optional_dict,
@@ -40,6 +41,7 @@ from tasks.sync.transform import (
 
 SOURCE = "hh"
 ENTITY = "negotiation"
+MESSAGE_ENTITY = "negotiation_message"
 NEGOTIATION_COLUMNS = table_columns(hh_negotiations)
 MESSAGE_COLUMNS = table_columns(hh_negotiation_messages)
 VOCABULARY = {EMPLOYER: HH_EMPLOYER, APPLICANT: HH_APPLICANT}
@@ -119,42 +121,41 @@ def _statuses(rows: pd.DataFrame) -> pd.Series:
     return statuses
 
 
-def transform_negotiations(negotiations: Sequence[RawRecord], messages: Sequence[RawRecord]) -> NegotiationBatch:
-    """Negotiations and messages as frames of their tables, the history, and the rejections.
-
-    ``len(negotiations frame) + len(messages frame) + len(rejections) == len(negotiations) +
-    len(messages)``. A message of a rejected negotiation still loads (its negotiation exists at hh.ru
-    and the message is valid); the quarantine holds the negotiation.
-    """
-    nego = RecordPass(negotiations, _read_negotiation, [c for c in NEGOTIATION_COLUMNS if c != "status"])
+def negotiation_rows(records: Sequence[RawRecord], context: TransformContext | None = None) -> Transformed:
+    """Negotiations as rows of ``hh_negotiations`` with their status history (one row per
+    negotiation: its state at hh.ru's last change time), and the rejections."""
+    nego = RecordPass(records, _read_negotiation, [c for c in NEGOTIATION_COLUMNS if c != "status"])
     for column in ("created_at", "updated_at"):
         nego.parse(column, rfc3339_timestamps, f"bad_{column}", "a time with an offset")
     keep = nego.reject_duplicates("negotiation_id", "negotiation")
     rows = nego.frame.loc[keep]
     rows = rows.assign(status=_statuses(rows))
     frame = finish(rows, hh_negotiations)
+    return Transformed(
+        {ENTITY: frame}, nego.rejections(), history=current_states(SOURCE, ENTITY, frame, "negotiation_id")
+    )
 
-    msgs = RecordPass(messages, _read_message, list(MESSAGE_COLUMNS))
+
+def message_rows(records: Sequence[RawRecord], context: TransformContext | None = None) -> Transformed:
+    """Messages as rows of ``hh_negotiation_messages``, and the rejections. A message of a rejected
+    negotiation still loads (its negotiation exists at hh.ru and the message is valid); the quarantine
+    holds the negotiation."""
+    msgs = RecordPass(records, _read_message, list(MESSAGE_COLUMNS))
     msgs.parse("created_at", rfc3339_timestamps, "bad_created_at", "a time with an offset")
     keep = msgs.reject_duplicates("message_id", "message")
-    message_frame = finish(msgs.frame.loc[keep], hh_negotiation_messages)
+    return Transformed({MESSAGE_ENTITY: finish(msgs.frame.loc[keep], hh_negotiation_messages)}, msgs.rejections())
 
+
+def transform_negotiations(negotiations: Sequence[RawRecord], messages: Sequence[RawRecord]) -> NegotiationBatch:
+    """Negotiations and messages as frames of their tables, the history, and the rejections.
+
+    ``len(negotiations frame) + len(messages frame) + len(rejections) == len(negotiations) +
+    len(messages)``.
+    """
+    nego, msgs = negotiation_rows(negotiations), message_rows(messages)
     return NegotiationBatch(
-        negotiations=frame,
-        messages=message_frame,
-        history=history_of(frame),
-        rejections=nego.rejections() + msgs.rejections(),
+        negotiations=nego.frames[ENTITY],
+        messages=msgs.frames[MESSAGE_ENTITY],
+        history=nego.history,
+        rejections=nego.rejections + msgs.rejections,
     )
-
-
-def history_of(negotiations: pd.DataFrame) -> pd.DataFrame:
-    """One status_history row per negotiation: its state at hh.ru's last change time."""
-    history = history_frame(
-        SOURCE,
-        ENTITY,
-        negotiations["negotiation_id"],
-        negotiations["state"],
-        negotiations["status"],
-        negotiations["updated_at"],
-    )
-    return history.astype(frame_dtypes(status_history, HISTORY_COLUMNS))

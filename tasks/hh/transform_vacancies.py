@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.tables import data_columns, key_columns, vacancies
-from tasks.hh.employer import EMPLOYER_COLUMNS, EmployerError, normalize_employer, normalize_text
+from tasks.hh.employer import EMPLOYER_COLUMNS, EmployerError, normalize_employer
 from tasks.hh.salary import (
     RUB_SALARY_COLUMNS,
     SalaryError,
@@ -81,6 +81,7 @@ from tasks.hh.salary import (
 from tasks.sync.records import RawRecord, Rejection
 from tasks.sync.storable import MAX_KEY_LENGTH, unstorable_text
 from tasks.sync.storable import RULE as UNSTORABLE
+from tasks.sync.transform import RecordError, normalize_text
 
 SOURCE = "hh"
 STAGE = "transform"
@@ -130,15 +131,6 @@ class VacancyBatch:
     vacancies: pd.DataFrame
     employers: pd.DataFrame
     rejections: list[Rejection] = field(default_factory=list)
-
-
-class RecordError(ValueError):
-    """A record that cannot become a row; ``rule`` is the short machine name of the broken rule."""
-
-    def __init__(self, rule: str, reason: str) -> None:
-        super().__init__(reason)
-        self.rule = rule
-        self.reason = reason
 
 
 def _text(payload: dict[str, Any], key: str) -> str | None:

@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -385,3 +385,14 @@ class HttpCore:
         self.stats.retries += 1
         log.warning("retrying in %.1fs after %s (attempt %d)", delay, why, attempt + 1)
         time.sleep(delay)
+
+
+def fetch_many(fetch: Callable[[str], Any], ids: Sequence[str], workers: int) -> dict[str, Any]:
+    """``{id: fetch(id)}`` for many ids, ``workers`` requests in flight (a client's rate limiter still
+    rules)."""
+    if not ids:
+        return {}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(ids)))) as pool:
+        return dict(zip(ids, pool.map(fetch, ids), strict=True))

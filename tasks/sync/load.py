@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,7 +63,8 @@ class TableCounts:
 @dataclass
 class LoadResult:
     tables: dict[str, TableCounts] = field(default_factory=dict)
-    quarantined: int = 0
+    quarantined: int = 0  # quarantine rows written (a rejection stored before is not written again)
+    quarantined_by_entity: Counter = field(default_factory=Counter)
     seen_again: int = 0  # rows not re-sent because the source said they had not changed
     released: int = 0  # quarantine rows deleted: their records loaded on re-processing
     requarantined: int = 0  # quarantine rows updated: their records failed again on re-processing
@@ -302,10 +304,28 @@ def _quarantine_id(record_id: Any) -> str | None:
     return _storable_text(str(record_id))[:MAX_KEY_LENGTH]
 
 
-def quarantine_records(conn: Connection, rejections: Sequence[Rejection], run_id: str) -> int:
-    """Store rejected records with their stage, rule, reason and raw payload."""
+QUARANTINE_COLUMNS = (
+    "run_id",
+    "source",
+    "entity",
+    "record_id",
+    "stage",
+    "rule",
+    "reason",
+    "payload",
+    "meta",
+    "fetched_at",
+)
+
+
+def quarantine_records(conn: Connection, rejections: Sequence[Rejection], run_id: str) -> Counter:
+    """Store rejected records with their stage, rule, reason and raw payload; returns the rows written
+    per entity.
+
+    A rejection the quarantine already holds (same entity, record id, rule and payload: a record
+    that failed the same way on an earlier run, a file imported again) is not stored twice."""
     if not rejections:
-        return 0
+        return Counter()
     rows = [
         {
             "run_id": run_id,
@@ -321,8 +341,22 @@ def quarantine_records(conn: Connection, rejections: Sequence[Rejection], run_id
         }
         for r in rejections
     ]
-    conn.execute(insert(quarantine), rows)
-    return len(rows)
+    stage = _staging(conn, quarantine, QUARANTINE_COLUMNS)
+    conn.execute(insert(stage), rows)
+    q = quarantine.c
+    stored = (
+        select(q.id)
+        .where(
+            q.entity == stage.c.entity,
+            q.rule == stage.c.rule,
+            q.record_id.is_not_distinct_from(stage.c.record_id),
+            q.payload.is_not_distinct_from(stage.c.payload),
+        )
+        .exists()
+    )
+    new = select(*[stage.c[c] for c in QUARANTINE_COLUMNS]).where(~stored)
+    written = conn.execute(insert(quarantine).from_select(QUARANTINE_COLUMNS, new).returning(q.entity))
+    return Counter(entity for (entity,) in written)
 
 
 def release_quarantined(conn: Connection, ids: Sequence[int]) -> int:
@@ -359,30 +393,6 @@ def move_cursor(conn: Connection, stream: str, position: datetime, run_id: str) 
             },
         )
     )
-
-
-def read_cursor(engine: Engine, stream: str) -> datetime | None:
-    with engine.connect() as conn:
-        return conn.execute(select(sync_cursors.c.position).where(sync_cursors.c.stream == stream)).scalar_one_or_none()
-
-
-def stored_values(engine: Engine, table: Table, column: str, ids: Sequence[Any], *where: Any) -> dict[Any, Any]:
-    """``{key: value of column}`` for the given keys that ``table`` holds (and that match ``where``)."""
-    if not ids:
-        return {}
-    (key,) = key_columns(table)
-    query = select(table.c[key], table.c[column]).where(table.c[key].in_(list(ids)), *where)
-    with engine.connect() as conn:
-        return {k: v for k, v in conn.execute(query)}
-
-
-def stored_hashes(engine: Engine, table: Table, hash_column: str, ids: Sequence[str]) -> dict[str, str]:
-    """``{id: stored hash}`` for the ids already in ``table`` whose ``hash_column`` is usable.
-
-    For vacancies a row whose details were never fetched counts as absent, so they are fetched.
-    """
-    where = [table.c.detail_fetched_at.is_not(None)] if "detail_fetched_at" in table.c else []
-    return stored_values(engine, table, hash_column, ids, *where)
 
 
 def record_status_changes(
@@ -496,7 +506,8 @@ def load_batch(
         for table, ids in (seen_again or {}).items():
             touch_seen(conn, table, ids, seen_at)
             result.seen_again += len(ids)
-        result.quarantined = quarantine_records(conn, rejections, run_id)
+        result.quarantined_by_entity = quarantine_records(conn, rejections, run_id)
+        result.quarantined = sum(result.quarantined_by_entity.values())
         result.released = release_quarantined(conn, release)
         result.requarantined = requarantine(conn, requarantined, seen_at)
         if history is not None:

@@ -1,6 +1,6 @@
-"""Quality checks between stages: Great Expectations suites on frames, quarantine of failing rows.
+"""Great Expectations on frames: run a declared suite, name the failing rows, sum the outcomes.
 
-Plain functions (no Prefect): the Prefect tasks in :mod:`tasks.hh_vacancy_tasks` wrap them.
+Plain functions (no Prefect); the engine's check stages (:mod:`tasks.sync.checks`) call them.
 
 * :func:`check` runs a :class:`~schemas.expectations.Suite` on a frame with GX Core's in-memory
   API (ephemeral context, pandas data source, dataframe asset, whole-dataframe batch definition,
@@ -11,30 +11,22 @@ Plain functions (no Prefect): the Prefect tasks in :mod:`tasks.hh_vacancy_tasks`
   validation itself.
 * Rows breaking ERROR rules become :class:`FailedRow` s (one per row, every broken rule listed)
   and then :class:`~tasks.sync.records.Rejection` s; WARNING rules are only reported.
-* :func:`resolve_references` / :func:`check_references`: the pre-load check that each child key
-  names a parent row of the batch or of the database, for any entity.
-* Batch-level rules (:func:`enforce_rejected_share`, :func:`enforce_volume`) raise
-  :class:`BatchRejected` before anything of a clearly broken batch is written.
-* :func:`check_vacancies`: the whole hh.ru vacancy sequence raw checks -> transform -> clean and
-  pre-load checks, used by the flow, the quarantine re-processing and the benchmark.
+* :func:`merge_outcomes` sums the outcomes of many batches for the run report.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ARRAY, Engine, any_, bindparam, select, text
 
 from schemas import expectations as ex
-from tasks.hh.salary import validate_rates
-from tasks.hh.transform_vacancies import VacancyBatch, transform_vacancies
 from tasks.sync.records import RawRecord, Rejection
 
 RESULT_FORMAT: dict[str, Any] = {
@@ -47,10 +39,6 @@ RESULT_FORMAT: dict[str, Any] = {
 
 Lookup = Callable[[ex.Reference, list[Any]], Iterable[Any]]
 """``lookup(reference, keys)``: the keys among ``keys`` that the parent table holds."""
-
-
-class BatchRejected(RuntimeError):
-    """A batch is clearly broken: nothing of it may be written and its stream's cursor stays."""
 
 
 class QualityError(RuntimeError):
@@ -239,13 +227,13 @@ def _opaque(frame: pd.DataFrame) -> None:
         frame[name] = pd.Series(values, dtype=object, index=column.index)
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
 def show(value: Any) -> str:
     """A value as a reason shows it: strings quoted, whole numbers without ``.0``, dates in ISO."""
-    value = _plain(value)
+    value = plain_value(value)
     if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return "null"
     if isinstance(value, bool):
@@ -266,7 +254,7 @@ class _Fields(dict):
         self.entry, self.frame, self.row = entry, frame, row
         value = entry.get(column) if column in entry else (frame.at[row, column] if column in frame else None)
         self["value"] = show(value)
-        kind = type(_plain(value))
+        kind = type(plain_value(value))
         self["type"] = "dict" if kind is _Object else "list" if kind is _Array else kind.__name__
 
     def __missing__(self, key: str) -> str:
@@ -356,7 +344,7 @@ def check(frame: pd.DataFrame, suite: ex.Suite, *, params: Mapping[str, Any] | N
         out = []
         for row in sorted(found):
             broken = sorted(found[row])
-            record_id = _plain(ids.iat[row]) if ids is not None else None
+            record_id = plain_value(ids.iat[row]) if ids is not None else None
             record_id = None if record_id is None or pd.isna(record_id) else str(record_id)
             out.append(FailedRow(row, record_id, tuple(b[1] for b in broken), tuple(b[2] for b in broken)))
         return out
@@ -410,279 +398,3 @@ def merge_outcomes(*groups: Iterable[ExpectationOutcome | Mapping[str, Any]]) ->
             into["unexpected_count"] += item["unexpected_count"]
             into["element_count"] += item["element_count"]
     return list(merged.values())
-
-
-# --- references -----------------------------------------------------------------------------------
-
-
-def resolve_references(
-    values: pd.Series,
-    batch_keys: Iterable[Any],
-    lookup: Callable[[list[Any]], Iterable[Any]] | None,
-    *,
-    nullable: bool = False,
-) -> pd.Series:
-    """Whether each child key names a parent: in ``batch_keys`` or, for the others, found by
-    ``lookup`` (one query for the distinct missing keys). A null key resolves when ``nullable``."""
-    present = values.notna()
-    in_batch = values.isin(pd.Index(batch_keys)) & present
-    missing = pd.unique(values[present & ~in_batch])
-    found: set[Any] = set()
-    if len(missing) and lookup is not None:
-        found = set(lookup([_plain(v) for v in missing]))
-    resolved = in_batch | (values.isin(pd.Index(list(found))) & present) if found else in_batch
-    if nullable:
-        resolved = resolved | ~present
-    return resolved.astype(bool)
-
-
-def db_lookup(engine: Engine) -> Lookup:
-    """A :data:`Lookup` reading the parent tables of ``engine`` (one query per reference and batch)."""
-
-    def lookup(ref: ex.Reference, keys: list[Any]) -> set[Any]:
-        column = ref.parent.c[ref.parent_column]
-        query = select(column).where(column == any_(bindparam("keys", keys, type_=ARRAY(column.type))))
-        with engine.connect() as conn:
-            return set(conn.execute(query).scalars())
-
-    return lookup
-
-
-def check_references(
-    frame: pd.DataFrame,
-    suite: ex.Suite,
-    batch_keys: Mapping[str, Iterable[Any]],
-    lookup: Lookup | None,
-) -> CheckResult:
-    """Run a pre-load suite: each reference of ``suite`` must resolve in the batch or the database.
-
-    Args:
-        frame: the child rows (e.g. the vacancies that passed the clean checks).
-        suite: a ``preload`` suite (:func:`schemas.expectations.preload_suite`).
-        batch_keys: per child column, the parent keys this batch will load
-            (``{"employer_key": employers_frame["employer_key"]}``).
-        lookup: asked for the keys not in the batch (:func:`db_lookup`); None: the batch only.
-    """
-    flagged = frame.copy(deep=False)
-    for ref in suite.references:
-        one = (lambda keys, ref=ref: lookup(ref, keys)) if lookup is not None else None
-        flagged[ref.flag_column] = resolve_references(
-            frame[ref.column], batch_keys.get(ref.column, ()), one, nullable=ref.nullable
-        )
-    result = check(flagged, suite)
-    result.passed = result.passed.drop(columns=[r.flag_column for r in suite.references])
-    return result
-
-
-# --- batch-level rules ----------------------------------------------------------------------------
-
-
-def enforce_rejected_share(what: str, total: int, rejected: int, thresholds: ex.Thresholds) -> None:
-    """Raise :class:`BatchRejected` when more than the allowed share of a batch was rejected."""
-    if total <= 0 or rejected < thresholds.min_rejected:
-        return
-    share = rejected / total
-    if share > thresholds.max_rejected_share:
-        raise BatchRejected(
-            f"{what}: {rejected} of {total} records ({share:.0%}) failed the checks, more than the allowed "
-            f"{thresholds.max_rejected_share:.0%}: the batch is refused, nothing of it is written and its "
-            "cursor stays where it was. Look at the rules below, fix the source or the rules, and run again."
-        )
-
-
-def enforce_batch_failures(results: Iterable[CheckResult]) -> None:
-    failures = [f for r in results for f in r.batch_failures]
-    if failures:
-        raise BatchRejected("the batch is refused, nothing of it is written: " + "; ".join(failures))
-
-
-@dataclass(frozen=True)
-class PreviousCount:
-    """What the previous completed run extracted for a stream, over which span."""
-
-    run_id: str
-    extracted: int
-    since: datetime
-    until: datetime
-
-    @property
-    def per_second(self) -> float:
-        seconds = (self.until - self.since).total_seconds()
-        return self.extracted / seconds if seconds > 0 else 0.0
-
-
-def previous_count(engine: Engine, stream: str) -> PreviousCount | None:
-    """The newest completed run's counts of ``stream``, read from ``run_log.counts``.
-
-    Any list in ``counts`` whose items carry ``stream``, ``extracted``, ``since`` and ``until``
-    counts (the hh.ru search summaries do); None when no completed run mentions the stream.
-    """
-    query = text(
-        "SELECT run_id, item FROM ("
-        "  SELECT run_id, started_at, jsonb_path_query_first("
-        "    counts, '$.*[*] ? (@.stream == $s)', jsonb_build_object('s', CAST(:s AS text))) AS item"
-        "  FROM run_log WHERE status = 'completed'"
-        ") AS runs WHERE item IS NOT NULL ORDER BY started_at DESC LIMIT 1"
-    ).bindparams(s=stream)
-    with engine.connect() as conn:
-        row = conn.execute(query).first()
-    if row is None:
-        return None
-    run_id, found = row
-    try:
-        since, until = datetime.fromisoformat(found["since"]), datetime.fromisoformat(found["until"])
-        return PreviousCount(run_id, int(found["extracted"]), since, until)
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def enforce_volume(
-    stream: str,
-    extracted: int,
-    since: datetime,
-    until: datetime,
-    previous: PreviousCount | None,
-    thresholds: ex.Thresholds,
-) -> None:
-    """Raise :class:`BatchRejected` when a stream yields nothing where its previous run's rate
-    predicts at least ``thresholds.min_expected`` records over the same span."""
-    if extracted > 0 or previous is None:
-        return
-    expected = previous.per_second * (until - since).total_seconds()
-    if expected >= thresholds.min_expected:
-        raise BatchRejected(
-            f"{stream}: 0 records from {since.isoformat()} to {until.isoformat()}, where the previous run "
-            f"({previous.run_id}: {previous.extracted} from {previous.since.isoformat()} to "
-            f"{previous.until.isoformat()}) predicts about {expected:.0f}: the source or the query looks broken. "
-            "Nothing is written and the cursor stays where it was."
-        )
-
-
-# --- hh.ru vacancies ------------------------------------------------------------------------------
-
-
-def raw_vacancy_frame(records: Sequence[RawRecord]) -> pd.DataFrame:
-    """The raw checks' frame: ``record_id`` and the payload keys of
-    :data:`~schemas.expectations.RAW_VACANCY_KEYS`, as sent (object columns, None when absent)."""
-    keys = ex.RAW_VACANCY_KEYS
-    columns: dict[str, list[Any]] = {"record_id": [], **{k: [] for k in keys}}
-    for record in records:
-        payload = record.payload if isinstance(record.payload, dict) else {}
-        columns["record_id"].append(record.record_id)
-        for key in keys:
-            columns[key].append(payload.get(key))
-    return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in columns.items()})
-
-
-def vacancy_params(rates: Mapping[str, float], now: datetime | None = None) -> dict[str, Any]:
-    now = now or datetime.now(UTC)
-    return {ex.CURRENCIES: sorted(validate_rates(rates)), ex.LATEST_PUBLISHED_AT: now + ex.CLOCK_SKEW}
-
-
-@dataclass
-class RawChecked:
-    records: list[RawRecord]  # the records that continue
-    rejections: list[Rejection]
-    result: CheckResult
-
-
-def check_raw_vacancies(records: Sequence[RawRecord]) -> RawChecked:
-    result = check(raw_vacancy_frame(records), ex.hh_vacancy_raw())
-    dropped = set(result.failed_positions)
-    kept = [r for i, r in enumerate(records) if i not in dropped]
-    return RawChecked(kept, result.rejections(lambda i: records[i]), result)
-
-
-@dataclass
-class VacancyChecks:
-    """A vacancy batch after every check: what to load, every rejection (transform and checks)."""
-
-    batch: VacancyBatch  # frames to load; rejections of every stage, one per record
-    checked: int  # records that entered the checks
-    results: list[CheckResult]
-
-    @property
-    def outcomes(self) -> list[ExpectationOutcome]:
-        return [o for r in self.results for o in r.expectations]
-
-    @property
-    def rejected(self) -> int:
-        return len(self.batch.rejections)
-
-    def seconds(self) -> float:
-        return sum(r.seconds for r in self.results)
-
-
-def _record_of_rows(frame: pd.DataFrame, records: Sequence[RawRecord]) -> Callable[[int], RawRecord]:
-    """The raw record of each vacancy row: the transform keeps the payload object itself."""
-    by_payload = {id(r.payload): r for r in records}
-    by_id = {r.record_id: r for r in records}
-    payloads, ids = frame["payload"], frame["vacancy_id"]
-
-    def record_of(row: int) -> RawRecord:
-        found = by_payload.get(id(payloads.iat[row])) or by_id.get(ids.iat[row])
-        if found is None:  # not from these records: describe the row itself
-            return RawRecord("hh", "vacancy", ids.iat[row], datetime.now(UTC), payloads.iat[row])
-        return found
-
-    return record_of
-
-
-def check_clean_vacancies(
-    batch: VacancyBatch,
-    records: Sequence[RawRecord],
-    rates: Mapping[str, float],
-    lookup: Lookup | None,
-    *,
-    now: datetime | None = None,
-) -> tuple[VacancyBatch, list[CheckResult]]:
-    """Clean checks of the transformed frames, then the pre-load references; returns the batch to
-    load (only the employers its vacancies name) with the new rejections appended."""
-    vac = check(batch.vacancies, ex.hh_vacancy_clean(), params=vacancy_params(rates, now))
-    emp = check(batch.employers, ex.hh_employer_clean())
-    keys = {"employer_key": emp.passed["employer_key"]}
-    pre = check_references(vac.passed, ex.hh_vacancy_preload(), keys, lookup)
-    rejections = vac.rejections(_record_of_rows(batch.vacancies.reset_index(drop=True), records))
-    rejections += pre.rejections(_record_of_rows(vac.passed, records))
-    vacancies_ = pre.passed
-    employers_ = emp.passed.loc[emp.passed["employer_key"].isin(vacancies_["employer_key"])].reset_index(drop=True)
-    checked = VacancyBatch(vacancies_, employers_, [*batch.rejections, *rejections])
-    return checked, [vac, emp, pre]
-
-
-def complete_vacancy_checks(
-    raw: RawChecked,
-    transformed: VacancyBatch,
-    rates: Mapping[str, float],
-    lookup: Lookup | None,
-    *,
-    now: datetime | None = None,
-) -> VacancyChecks:
-    """The clean and pre-load checks of a transformed batch whose records passed ``raw``; the
-    result's rejections are those of every stage (raw, transform, clean, preload)."""
-    batch, results = check_clean_vacancies(transformed, raw.records, rates, lookup, now=now)
-    batch.rejections = [*raw.rejections, *batch.rejections]
-    return VacancyChecks(batch, len(raw.records) + len(raw.rejections), [raw.result, *results])
-
-
-def check_vacancies(
-    records: Sequence[RawRecord],
-    rates: Mapping[str, float],
-    lookup: Lookup | None,
-    *,
-    now: datetime | None = None,
-    transform: Callable[[Sequence[RawRecord], Mapping[str, float]], VacancyBatch] = transform_vacancies,
-) -> VacancyChecks:
-    """Raw checks -> transform -> clean and pre-load checks, for one batch of vacancy records.
-
-    No batch-level rule is applied here (see :func:`enforce_vacancy_batch`). Every record ends
-    either as a row of ``batch.vacancies`` or as exactly one rejection.
-    """
-    raw = check_raw_vacancies(records)
-    return complete_vacancy_checks(raw, transform(raw.records, rates), rates, lookup, now=now)
-
-
-def enforce_vacancy_batch(what: str, checks: VacancyChecks, thresholds: ex.Thresholds) -> None:
-    """The batch-level rules of a vacancy batch: column-level failures, then the rejected share."""
-    enforce_batch_failures(checks.results)
-    enforce_rejected_share(what, checks.checked, checks.rejected, thresholds)

@@ -1,111 +1,18 @@
-"""Run summaries: per-stage counts and the reconciliation ``extracted = loaded + quarantined``."""
+"""The run report in markdown: one table of every stream's counts, the notes, the quality checks.
+
+It renders the dicts of :mod:`tasks.sync.runs` (what ``run_log.counts`` keeps), so a report can be
+rendered again from the run log alone (``jobpipe report``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from tasks.sync.load import LoadResult
 from tasks.sync.quality import ExpectationOutcome, merge_outcomes
 
-
-class Reconciled:
-    """extracted = loaded + quarantined, where loaded counts rows written, rows found identical and
-    rows not re-sent because the source said they had not changed."""
-
-    extracted: int
-    inserted: int
-    updated: int
-    unchanged: int
-    seen_again: int
-    quarantined: int
-
-    @property
-    def loaded(self) -> int:
-        return self.inserted + self.updated + self.unchanged + self.seen_again
-
-    @property
-    def balanced(self) -> bool:
-        return self.extracted == self.loaded + self.quarantined
-
-
-@dataclass
-class SearchSummary(Reconciled):
-    search: str
-    since: datetime
-    until: datetime
-    found: int = 0  # what hh.ru says matches
-    extracted: int = 0  # search items harvested
-    detailed: int = 0  # new or changed: details fetched, transformed, loaded or quarantined
-    seen_again: int = 0  # already in the database unchanged: nothing to fetch or write
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0  # sent to the database, identical content: not rewritten
-    employers_inserted: int = 0
-    employers_updated: int = 0
-    quarantined: int = 0
-    truncated_windows: int = 0
-    api_calls: int = 0
-    rules: dict[str, int] = field(default_factory=dict)  # quarantined per rule
-    stream: str | None = None  # the search's cursor name; the volume rule finds previous runs by it
-    quarantined_by_stage: dict[str, int] = field(default_factory=dict)  # raw, transform, clean, preload
-    expectations: list[dict[str, Any]] = field(default_factory=list)  # per rule, summed over windows
-    check_seconds: float = 0.0
-
-    def add_checks(self, rejections: Sequence[Any], outcomes: Iterable[ExpectationOutcome], seconds: float = 0.0):
-        """Count a window's rejections (every stage) by stage and rule, and sum its expectations."""
-        for r in rejections:
-            self.quarantined_by_stage[r.stage] = self.quarantined_by_stage.get(r.stage, 0) + 1
-            self.rules[r.rule] = self.rules.get(r.rule, 0) + 1
-        self.expectations = merge_outcomes(self.expectations, outcomes)
-        self.check_seconds += seconds
-
-    def add_window(self, harvested: int, detailed: int, unchanged_ids: list[str], result: LoadResult) -> None:
-        self.extracted += harvested
-        self.detailed += detailed
-        self.seen_again += len(unchanged_ids)
-        vac = result.tables.get("vacancies")
-        if vac:
-            self.inserted += vac.inserted
-            self.updated += vac.updated
-            self.unchanged += vac.unchanged
-        emp = result.tables.get("employers")
-        if emp:
-            self.employers_inserted += emp.inserted
-            self.employers_updated += emp.updated
-        self.quarantined += result.quarantined
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "search": self.search,
-            "since": self.since.isoformat(),
-            "until": self.until.isoformat(),
-            "found": self.found,
-            "extracted": self.extracted,
-            "detailed": self.detailed,
-            "seen_again": self.seen_again,
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "loaded": self.loaded,
-            "quarantined": self.quarantined,
-            "balanced": self.balanced,
-            "employers_inserted": self.employers_inserted,
-            "employers_updated": self.employers_updated,
-            "truncated_windows": self.truncated_windows,
-            "api_calls": self.api_calls,
-            "stream": self.stream,
-            "quarantined_by_stage": dict(self.quarantined_by_stage),
-            "quarantined_by_rule": dict(sorted(self.rules.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "expectations": [dict(e) for e in self.expectations],
-            "check_seconds": round(self.check_seconds, 2),
-        }
-
-
 COLUMNS = [
-    ("search", "search"),
+    ("label", "stream"),
     ("found", "found"),
     ("extracted", "extracted"),
     ("detailed", "new/changed"),
@@ -120,22 +27,36 @@ COLUMNS = [
 ]
 
 
-def render_markdown(title: str, rows: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> str:
-    """A markdown report: one table row per search, then totals and any extra facts."""
-    lines = [f"# {title}", ""]
-    lines.append("| " + " | ".join(label for _, label in COLUMNS) + " |")
-    lines.append("|" + "---|" * len(COLUMNS))
+def _cell(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "**NO**"
+    return "" if value is None else str(value)
+
+
+def render_streams(rows: Sequence[Mapping[str, Any]]) -> str:
+    """A markdown table: one row per stream (a search, an entity of a job), then the totals."""
+    lines = ["| " + " | ".join(label for _, label in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in rows:
         lines.append("| " + " | ".join(_cell(row.get(key)) for key, _ in COLUMNS) + " |")
-    if rows:
-        totals = {key: sum(int(r.get(key) or 0) for r in rows) for key, _ in COLUMNS[1:] if key != "balanced"}
-        totals["search"] = "**total**"
+    if len(rows) > 1:
+        totals: dict[str, Any] = {
+            key: sum(int(r.get(key) or 0) for r in rows) for key, _ in COLUMNS[1:] if key != "balanced"
+        }
+        totals["label"] = "**total**"
+        totals["found"] = None
         totals["balanced"] = all(r.get("balanced") for r in rows)
         lines.append("| " + " | ".join(_cell(totals.get(key)) for key, _ in COLUMNS) + " |")
-    if extra:
-        lines.append("")
-        lines.extend(f"- {key}: {value}" for key, value in extra.items())
     return "\n".join(lines) + "\n"
+
+
+def render_markdown(title: str, rows: Sequence[Mapping[str, Any]], extra: Mapping[str, Any] | None = None) -> str:
+    """A markdown report: a title, the streams table, then any extra facts."""
+    lines = [f"# {title}", "", render_streams(rows)]
+    if extra:
+        lines.extend(f"- {key}: {value}" for key, value in extra.items())
+    return "\n".join(lines).rstrip() + "\n"
 
 
 EXPECTATION_COLUMNS = [
@@ -175,15 +96,15 @@ def render_expectations(outcomes: Iterable[ExpectationOutcome | Mapping[str, Any
     return "\n".join(lines) + "\n"
 
 
-def render_quality(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The quality section of a run report from the search summaries: quarantined records by stage
-    and rule, then the expectations table (:func:`render_expectations`) over every search."""
+def render_quality(jobs: Sequence[Mapping[str, Any]], expectations: Iterable[Mapping[str, Any]] = ()) -> str:
+    """The quality section of a run report: quarantined records by stage and rule over the jobs,
+    then the expectations table."""
     stages: dict[str, int] = {}
     rules: dict[str, int] = {}
-    for row in rows:
-        for stage, n in (row.get("quarantined_by_stage") or {}).items():
+    for job in jobs:
+        for stage, n in (job.get("quarantined_by_stage") or {}).items():
             stages[stage] = stages.get(stage, 0) + n
-        for rule, n in (row.get("quarantined_by_rule") or {}).items():
+        for rule, n in (job.get("quarantined_by_rule") or {}).items():
             rules[rule] = rules.get(rule, 0) + n
     lines = ["## Quality checks", ""]
     if stages:
@@ -192,72 +113,36 @@ def render_quality(rows: Sequence[Mapping[str, Any]]) -> str:
         lines += [f"- quarantined by stage: {by_stage}", f"- quarantined by rule: {by_rule}", ""]
     else:
         lines += ["- nothing quarantined", ""]
-    lines.append(render_expectations(o for row in rows for o in row.get("expectations") or []))
+    lines.append(render_expectations(expectations))
     return "\n".join(lines)
 
 
-def _cell(value: Any) -> str:
-    if value is True:
-        return "yes"
-    if value is False:
-        return "**NO**"
-    return "" if value is None else str(value)
+def render_run(report: Mapping[str, Any], title: str, facts: Mapping[str, Any] | None = None) -> str:
+    """The whole run report: streams, facts, notes, quality, and the sections of what else ran."""
+    markdown = render_markdown(title, report.get("streams", []), facts)
+    notes = [note for job in report.get("jobs", []) for note in job.get("notes", [])] + list(report.get("notes", []))
+    if notes:
+        markdown += "\n## Notes\n\n" + "\n".join(f"- {note}" for note in notes) + "\n"
+    if report.get("jobs"):
+        markdown += "\n" + render_quality(report["jobs"], report.get("expectations", []))
+    for section in report.get("extra", {}).get("sections", []):
+        markdown += "\n" + section
+    return markdown
 
 
-@dataclass
-class EntitySummary(Reconciled):
-    """Counts of one entity of a run (Avito chats, messages, applications, resumes)."""
-
-    entity: str
-    extracted: int = 0
-    seen_again: int = 0  # listed, already stored unchanged: not fetched again
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    quarantined: int = 0
-
-    def add_load(self, counts: Any, quarantined: int) -> None:
-        if counts is not None:
-            self.inserted += counts.inserted
-            self.updated += counts.updated
-            self.unchanged += counts.unchanged
-        self.quarantined += quarantined
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "entity": self.entity,
-            "extracted": self.extracted,
-            "seen_again": self.seen_again,
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "loaded": self.loaded,
-            "quarantined": self.quarantined,
-            "balanced": self.balanced,
-        }
-
-
-ENTITY_COLUMNS = [
-    ("entity", "entity"),
-    ("extracted", "extracted"),
-    ("seen_again", "seen again"),
-    ("inserted", "inserted"),
-    ("updated", "updated"),
-    ("unchanged", "unchanged"),
-    ("loaded", "loaded"),
-    ("quarantined", "quarantined"),
-    ("balanced", "extracted = loaded + quarantined"),
-]
-
-
-def render_entities(title: str, rows: list[dict[str, Any]], notes: list[str] = ()) -> str:
-    """A markdown section: one row per entity, then the notes (skipped streams, limits met)."""
+def render_reprocess(result: Mapping[str, Any]) -> str:
+    """The markdown of a quarantine re-processing run (:meth:`tasks.sync.reprocess.ReprocessResult.as_dict`)."""
+    d = result
     lines = [
-        f"## {title}",
+        f"# jobpipe quarantine re-processing {d['run_id']}",
         "",
-        "| " + " | ".join(label for _, label in ENTITY_COLUMNS) + " |",
-        "|" + "---|" * len(ENTITY_COLUMNS),
+        "| entity | rules | selected | loaded | superseded | still failing | inserted | updated | unchanged |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| {d['entity']} | {', '.join(d['rules'] or ['all'])} | {d['selected']} | {d['loaded']} | {d['superseded']} "
+        f"| {d['still_failing']} | {d['inserted']} | {d['updated']} | {d['unchanged']} |",
+        "",
     ]
-    lines += ["| " + " | ".join(_cell(r.get(k)) for k, _ in ENTITY_COLUMNS) + " |" for r in rows]
-    lines += [""] + [f"- {note}" for note in notes] if notes else []
-    return "\n".join(lines) + "\n"
+    if d["failing_rules"]:
+        lines += ["- still failing by rule: " + ", ".join(f"{k} {v}" for k, v in d["failing_rules"].items()), ""]
+    lines.append(render_expectations(d["expectations"]))
+    return "\n".join(lines)

@@ -56,96 +56,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from schemas.status import APPLIED, ARCHIVED, HIRED, INTERVIEW, OFFER, REJECTED, UNKNOWN, VIEWED
-
-AVITO_APPLICATION = "avito_application"
-HH_APPLICANT = "hh_applicant"
-HH_EMPLOYER = "hh_employer"
-MANUAL = "manual"
-
-AVITO_APPLICATION_STATES: dict[str, str] = {
-    "new": APPLIED,
-    "inprocess": VIEWED,
-    "interview": INTERVIEW,
-    "selected": OFFER,
-    "rejected": REJECTED,
-    "archive": ARCHIVED,
-}
-"""Avito application ``state`` slug -> canonical status (``new`` + ``is_viewed``: see the module doc)."""
-
-AVITO_NEW = "new"
-"""The one Avito slug that ``is_viewed`` upgrades to viewed."""
-
-HH_APPLICANT_STATES: dict[str, str] = {
-    "response": APPLIED,
-    "invitation": INTERVIEW,
-    "interview": INTERVIEW,
-    "offer": OFFER,
-    "hired": HIRED,
-    "discard": REJECTED,
-    "discard_after_interview": REJECTED,
-    "hidden": ARCHIVED,
-}
-"""hh.ru negotiation ``state.id`` as the applicant sees it -> canonical status."""
-
-HH_MESSAGE_STATES_WITHOUT_CHANGE: frozenset[str] = frozenset({"text"})
-"""hh.ru message ``state.id`` values that leave the negotiation's status as it was."""
-
-HH_EMPLOYER_STATES: dict[str, str] = {
-    "response": APPLIED,
-    "consider": VIEWED,
-    "invitation": INTERVIEW,
-    "phone_interview": INTERVIEW,
-    "assessment": INTERVIEW,
-    "interview": INTERVIEW,
-    "offer": OFFER,
-    "hired": HIRED,
-    "discard": REJECTED,
-    "discard_by_employer": REJECTED,
-    "discard_after_interview": REJECTED,
-    "discard_no_interaction": REJECTED,
-    "discard_to_other_vacancy": REJECTED,
-    "discard_vacancy_closed": REJECTED,
-}
-"""hh.ru ``employer_state.id`` -> canonical status."""
-
-MANUAL_STATES: dict[str, str] = {
-    **{status: status for status in (APPLIED, VIEWED, INTERVIEW, OFFER, HIRED, REJECTED, ARCHIVED)},
-    **HH_APPLICANT_STATES,
-    "отклик": APPLIED,
-    "откликнулся": APPLIED,
-    "откликнулась": APPLIED,
-    "не просмотрен": APPLIED,
-    "просмотрен": VIEWED,
-    "просмотрено": VIEWED,
-    "просмотрена": VIEWED,
-    "приглашение": INTERVIEW,
-    "собеседование": INTERVIEW,
-    "интервью": INTERVIEW,
-    "тестовое": INTERVIEW,
-    "тестовое задание": INTERVIEW,
-    "оффер": OFFER,
-    "предложение": OFFER,
-    "выход на работу": HIRED,
-    "принят": HIRED,
-    "принята": HIRED,
-    "отказ": REJECTED,
-    "отклонен": REJECTED,
-    "отклонено": REJECTED,
-    "отклонена": REJECTED,
-    "архив": ARCHIVED,
-    "в архиве": ARCHIVED,
-}
-"""Status label of a manual responses file (lookup form: lower case, single spaces, ``е`` for ``ё``)
--> canonical status."""
-
-VOCABULARIES: Mapping[str, Mapping[str, str]] = {
-    AVITO_APPLICATION: AVITO_APPLICATION_STATES,
-    HH_APPLICANT: HH_APPLICANT_STATES,
-    HH_EMPLOYER: HH_EMPLOYER_STATES,
-    MANUAL: MANUAL_STATES,
-}
-"""Source vocabulary name -> its mapping table."""
+from schemas.status import (
+    AVITO_APPLICATION,
+    AVITO_NEW,
+    UNKNOWN,
+    VIEWED,
+    VOCABULARIES,
+)
 
 
 def _table(vocabulary: str) -> Mapping[str, str]:
@@ -272,3 +189,13 @@ def history_frame(
         },
         index=record_ids.index,
     ).loc[:, list(HISTORY_COLUMNS)]
+
+
+def current_states(source: str, entity: str, rows: pd.DataFrame, key: str) -> pd.DataFrame:
+    """One typed ``status_history`` row per transformed row: its ``state`` and ``status`` at the
+    source's time of its last change (``updated_at``); the loader keeps those that changed."""
+    from schemas.tables import status_history
+    from tasks.sync.transform import frame_dtypes
+
+    history = history_frame(source, entity, rows[key], rows["state"], rows["status"], rows["updated_at"])
+    return history.astype(frame_dtypes(status_history, HISTORY_COLUMNS))

@@ -6,15 +6,16 @@ cursors, per-record tolerance, checks, load, counts. A stream is one of three ki
 records come from:
 
 ``listing``
-    the stream's own pages, from its cursor (minus ``overlap``) to now: ``fetch(client, since, part)``
-    returns a :class:`Listed` (hh.ru vacancy searches, negotiations, Avito chats and applications, a
-    responses file). ``part`` is what the job planned (an hh.ru date window, an account), or None.
+    the stream's own pages, from its cursor (minus ``overlap``) to now: ``fetch(Fetch)`` returns a
+    :class:`Listed` (hh.ru vacancy searches, negotiations, Avito chats and applications, a responses
+    file). :class:`Fetch` carries the client, where to start, the part the job planned (an hh.ru date
+    window, an account's role) and what the unit has fetched before it.
 ``detail``
     the full record of each listed item of its ``parent`` whose change marker differs from the
     stored one (the item's ``marker`` against the table's ``marker_column``); unchanged items count
-    as seen again, nothing is fetched for them. ``fetch(client, ids)`` returns ``{id: payload or
-    None}``; a None replaces nothing when ``keep_listed`` (an hh.ru vacancy deleted since it was
-    listed keeps its search item), else the item is gone and noted.
+    as seen again, nothing is fetched for them. ``fetch(client, ids, workers)`` returns ``{id:
+    payload or None}``; a None replaces nothing when ``keep_listed`` (an hh.ru vacancy deleted since
+    it was listed keeps its search item), else the item is gone and noted.
 ``child``
     records fetched per parent record: ``select(parents, lookups)`` names the keys to fetch (and
     from when), ``fetch(client, key, since)`` returns a list of payloads (Avito messages of a chat,
@@ -56,6 +57,7 @@ class Listed:
         found: how many matches the API said there are (when it says), for the report.
         notes: what the report should say (a listing cut short by the API's reach, ...).
         complete: False when the listing could not reach everything it should have.
+        facts: what else the report should keep (a file's blank rows and the columns it used).
     """
 
     records: list[RawRecord] = field(default_factory=list)
@@ -63,6 +65,30 @@ class Listed:
     found: int | None = None
     notes: list[str] = field(default_factory=list)
     complete: bool = True
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Fetch:
+    """What a listing stream's ``fetch`` gets.
+
+    Attributes:
+        client: the job's API client.
+        since: where to start (its cursor minus its overlap); None: everything (a first run).
+        part: what the job's plan gave this unit (an hh.ru date window, an account's role), or None.
+        values: the unit's context so far (what the job's ``prepare`` read).
+        records: what the unit's streams before this one fetched, by stream name.
+        lookups: reads of the database (:class:`tasks.sync.lookups.Lookups`).
+        at: when the unit started fetching.
+    """
+
+    client: Any
+    since: datetime | None
+    part: Any
+    values: Mapping[str, Any]
+    records: Mapping[str, list[RawRecord]]
+    lookups: Any
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -87,6 +113,8 @@ class Stream:
             keeps it (rows whose ``detail_fetched_at`` is null count as never fetched).
         keep_listed: ``detail``: a key the API no longer has keeps its listed item.
         link: ``child``: the meta key its records carry with the parent's key (``chat_id``).
+        meta: ``detail`` and ``child``: facts to keep with each fetched payload, ``meta(payload, at)``.
+        lookback: a first run (no cursor yet) reads back the job's lookback; False: everything.
         workers: requests in flight for a ``detail`` or ``child`` stream (the rate limiter rules).
     """
 
@@ -105,6 +133,8 @@ class Stream:
     marker_column: str | None = None
     keep_listed: bool = False
     link: str | None = None
+    meta: Callable[[Any, datetime], Mapping[str, Any]] | None = None
+    lookback: bool = True
     workers: int = 8
 
     def __post_init__(self) -> None:
@@ -135,3 +165,51 @@ class Stream:
             payload if isinstance(payload, dict) else {"_raw": payload},
             dict(meta),
         )
+
+
+@dataclass
+class TransformContext:
+    """What a stream's transform may read besides its records.
+
+    Attributes:
+        values: the unit's context, set when it was fetched (currency rates, the account's id, ...).
+        frames: the entities this unit has transformed so far (parents first): an Avito message's
+            transform reads which chats belong to candidates who forbade processing.
+    """
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    frames: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Transformed:
+    """What a transform makes of its records: rows per entity and one rejection per record that
+    cannot become a row (``rows + rejections = records`` for its entity).
+
+    Attributes:
+        frames: entity name -> rows with the key and data columns of its table.
+        rejections: stage ``transform``, in input order.
+        history: ``status_history`` rows (:data:`tasks.sync.status.HISTORY_COLUMNS`), or None.
+        history_events: each history row is an event of its own (a responses file), not the
+            record's current state (see :func:`tasks.sync.load.record_status_changes`).
+    """
+
+    frames: dict[str, Any] = field(default_factory=dict)
+    rejections: list[Any] = field(default_factory=list)
+    history: Any = None
+    history_events: bool = False
+
+    def merge(self, other: Transformed) -> None:
+        """Add another stream's output (an entity appears in one transform only)."""
+        import pandas as pd
+
+        for name, frame in other.frames.items():
+            self.frames[name] = (
+                pd.concat([self.frames[name], frame], ignore_index=True) if name in self.frames else frame
+            )
+        self.rejections += other.rejections
+        if other.history is not None:
+            self.history = (
+                other.history if self.history is None else pd.concat([self.history, other.history], ignore_index=True)
+            )
+        self.history_events = self.history_events or other.history_events

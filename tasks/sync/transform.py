@@ -30,6 +30,7 @@ applications in such chats, named by the caller in ``masked_chat_ids`` (:mod:`.a
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -39,8 +40,6 @@ import pandas as pd
 from sqlalchemy import DateTime, Integer, Numeric, Table
 
 from schemas.tables import data_columns, key_columns
-from tasks.hh.employer import normalize_text
-from tasks.hh.transform_vacancies import RecordError
 from tasks.sync.records import RawRecord, Rejection
 from tasks.sync.storable import MAX_KEY_LENGTH, unstorable_text
 from tasks.sync.storable import RULE as UNSTORABLE
@@ -83,6 +82,31 @@ def frame_dtypes(table: Table, columns: Iterable[str]) -> dict[str, Any]:
         else:
             dtypes[name] = object
     return dtypes
+
+
+class RecordError(ValueError):
+    """A record that cannot become a row; ``rule`` is the short machine name of the broken rule."""
+
+    def __init__(self, rule: str, reason: str) -> None:
+        super().__init__(reason)
+        self.rule = rule
+        self.reason = reason
+
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))
+
+
+def normalize_text(value: str) -> str:
+    """Whitespace-normalize a display text (employer or vacancy name).
+
+    Args:
+        value: the text as published.
+
+    Returns:
+        The NFKC form with zero-width spaces removed, every run of Unicode whitespace (NBSP included)
+        turned into one plain space, stripped at both ends.
+    """
+    return " ".join(unicodedata.normalize("NFKC", value).translate(_ZERO_WIDTH).split())
 
 
 # --- field readers: a value or a RecordError with the rule ------------------------------------

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.checksums import table_checksums
+from bench.faultruns import run_daily, run_env, small_world, truncate
 from sandbox.server import RunningSandbox, start_in_thread
-from tests.faults.checksums import table_checksums
-from tests.faults.runs import run_daily, run_env, small_world, truncate
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from bench.checksums import differences, duplicates, table_checksums
+from bench.faultruns import run_daily
 from sandbox.faults import FaultPlan, FaultRule
 from tasks.sync.http import StopRun
-from tests.faults.checksums import differences, duplicates, table_checksums
-from tests.faults.runs import run_daily
 
 R = FaultRule
 # name: (plan, the run must stop with a message containing this, or None when it must complete)

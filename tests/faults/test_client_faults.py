@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.faultruns import small_world
 from sandbox.faults import KINDS, FaultInjector, FaultPlan, FaultRule
 from sandbox.server import RunningSandbox, start_in_thread
 from tasks.avito.client import AvitoAuth, AvitoClient
 from tasks.hh.client import HHAuth, HHClient
 from tasks.sync.http import ApiError, RetryPolicy, StopRun
 from tasks.sync.tokens import TokenStore
-from tests.faults.runs import small_world
 
 UA = "jobpipe-tests/1.0 (faults@example.com)"
 FAST = RetryPolicy(attempts=4, backoff=0.01, max_delay=0.05)

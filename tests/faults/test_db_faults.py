@@ -21,11 +21,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from bench.checksums import table_checksums
 from schemas.tables import avito_resumes, data_columns, key_columns, sync_cursors
 from tasks.sync.database import DatabaseConfigError, make_engine
 from tasks.sync.load import load_batch
 from tasks.sync.migrate import upgrade
-from tests.faults.checksums import table_checksums
 
 STREAM = "faults:resumes"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import random
 
-from tests.faults.checksums import differences, duplicates, table_checksums
-from tests.faults.runs import killed_run, run_daily
+from bench.checksums import differences, duplicates, table_checksums
+from bench.faultruns import killed_run, run_daily
 
 SEED = 20261122
 

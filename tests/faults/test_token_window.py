@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.faultruns import small_world
 from sandbox.faults import expire_tokens
 from sandbox.server import RunningSandbox, start_in_thread
 from tasks.hh.client import USER_PAIR, HHAuth, HHClient
 from tasks.sync.tokens import TokenStore
-from tests.faults.runs import small_world
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = """

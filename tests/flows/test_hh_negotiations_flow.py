@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 from flows.hh_negotiations import hh_negotiations
 from sandbox.config import SandboxConfig
 from sandbox.server import start_in_thread
+from schemas.status import HH_APPLICANT, HH_EMPLOYER
 from schemas.tables import hh_negotiation_messages, status_history, vacancies
 from schemas.tables import hh_negotiations as negotiations_table
-from tasks.sync.status import HH_APPLICANT, HH_EMPLOYER, canonical_status
+from tasks.sync.status import canonical_status
+from tests.flows.reports import job, rows
 
 ANCHOR = datetime(2026, 11, 20, 9, tzinfo=UTC)
 DAY = 86400
@@ -32,8 +34,11 @@ def world(monkeypatch, tmp_path, jobpipe_env):
         yield running, now
 
 
-def _employer(account_report: dict) -> dict:
-    return {e["entity"]: e for e in account_report["entities"]}
+EMPLOYER, APPLICANT = "hh:user:employer", "hh:user:applicant"
+
+
+def status_changes(report: dict) -> int:
+    return sum(j["status_changes"] for j in report["jobs"])
 
 
 def _expected(running, login: str, vocabulary: str) -> dict[str, str]:
@@ -43,14 +48,11 @@ def _expected(running, login: str, vocabulary: str) -> dict[str, str]:
 
 def test_employer_negotiations_load_applicant_stream_stops_cleanly_and_history_follows_the_days(world, engine):
     running, now = world
-    first = hh_negotiations(sandbox_url=running.url)
-    accounts = {a["role"]: a for a in first["accounts"]}
+    first = hh_negotiations(emulator_url=running.url)
 
     # the applicant API is closed (as on hh.ru since 15 Dec 2025): a note, not a crash
-    assert (
-        "15 Dec 2025" in accounts["applicant"]["closed"]
-        and "jobpipe import responses" in accounts["applicant"]["closed"]
-    )
+    closed = " ".join(job(first, APPLICANT)["notes"])
+    assert "skipped" in closed and "15 Dec 2025" in closed and "jobpipe import responses" in closed
     # the employer's negotiations are all there, with the emulator's states mapped
     expected = _expected(running, "employer", HH_EMPLOYER)
     with engine.connect() as conn:
@@ -58,25 +60,27 @@ def test_employer_negotiations_load_applicant_stream_stops_cleanly_and_history_f
         messages = conn.execute(select(func.count()).select_from(hh_negotiation_messages)).scalar_one()
     assert stored == expected and len(stored) > 50
     unknown = sum(1 for s in expected.values() if s == "unknown")
-    assert unknown > 0 and first["unknown_states"] == unknown  # security_check: kept, flagged
-    outcomes = {o["rule"]: o for o in accounts["employer"]["expectations"] if o["suite"] == "hh.negotiation.clean"}
+    employer = job(first, EMPLOYER)
+    assert unknown > 0 and employer["unknown_states"] == unknown  # security_check: kept, flagged
+    outcomes = {o["rule"]: o for o in employer["expectations"] if o["suite"] == "hh.negotiation.clean"}
     assert outcomes["unknown_status"]["unexpected_count"] == unknown and not outcomes["unknown_status"]["success"]
-    assert all(o["success"] for o in accounts["employer"]["expectations"] if o["rule"] != "unknown_status")
-    entities = _employer(accounts["employer"])
+    assert all(o["success"] for o in employer["expectations"] if o["rule"] != "unknown_status")
+    entities = rows(first, EMPLOYER)
     assert entities["negotiations"]["loaded"] == len(expected) and entities["negotiations"]["balanced"]
     assert messages == entities["negotiation messages"]["loaded"] > len(expected)
-    assert first["status_changes"] == len(expected)  # one first observation each
+    assert status_changes(first) == len(expected)  # one first observation each
     # the employer's vacancies were fetched by id, so the analytics can join salary and employer
     with engine.connect() as conn:
         nego_vacancies = set(conn.execute(select(negotiations_table.c.vacancy_id).distinct()).scalars())
         held = set(conn.execute(select(vacancies.c.vacancy_id)).scalars())
     assert nego_vacancies and nego_vacancies <= held
-    assert accounts["employer"]["vacancies_fetched"]["loaded"] == len(nego_vacancies)
+    fetched = entities["vacancies"]
+    assert fetched["inserted"] + fetched["updated"] == len(nego_vacancies)
 
     # the same moment again: nothing new, far fewer calls
-    again = hh_negotiations(sandbox_url=running.url)
-    assert again["status_changes"] == 0
-    assert _employer({r["role"]: r for r in again["accounts"]}["employer"])["negotiations"]["inserted"] == 0
+    again = hh_negotiations(emulator_url=running.url)
+    assert status_changes(again) == 0
+    assert rows(again, EMPLOYER)["negotiations"]["inserted"] == 0
     print(f"API calls: first run {first['api_calls']}, re-run {again['api_calls']}")
     assert again["api_calls"] < first["api_calls"] / 2
 
@@ -91,28 +95,27 @@ def test_employer_negotiations_load_applicant_stream_stops_cleanly_and_history_f
     }
     new = [nid for nid in later if nid not in expected]
     assert changed, "the emulator's next day should bring state changes"
-    next_day = hh_negotiations(sandbox_url=running.url)
-    assert next_day["status_changes"] == len(state_changed) + len(new)
+    next_day = hh_negotiations(emulator_url=running.url)
+    assert status_changes(next_day) == len(state_changed) + len(new)
     with engine.connect() as conn:
-        rows = conn.execute(
+        history = conn.execute(
             select(status_history.c.record_id, func.count())
             .where(status_history.c.entity == "negotiation")
             .group_by(status_history.c.record_id)
         ).all()
-    per_record = dict(rows)
+    per_record = dict(history)
     assert all(per_record[nid] == 2 for nid in state_changed)
     assert all(per_record[nid] == 1 for nid in new)
 
     # re-running that day adds none
-    assert hh_negotiations(sandbox_url=running.url)["status_changes"] == 0
+    assert status_changes(hh_negotiations(emulator_url=running.url)) == 0
 
 
 def test_applicant_tokens_with_access_still_read_their_negotiations(world, engine):
     running, _ = world
     running.config.applicant_api_closed = False
-    report = hh_negotiations(sandbox_url=running.url)
-    applicant = {a["role"]: a for a in report["accounts"]}["applicant"]
-    assert applicant["closed"] is None
+    report = hh_negotiations(emulator_url=running.url)
+    assert not any("skipped" in note for note in job(report, APPLICANT)["notes"])
     expected = _expected(running, "applicant", HH_APPLICANT)
     with engine.connect() as conn:
         stored = dict(
@@ -123,13 +126,14 @@ def test_applicant_tokens_with_access_still_read_their_negotiations(world, engin
             ).all()
         )
     assert stored == expected and len(stored) > 10
-    assert report["status_changes"] >= len(expected)
+    assert status_changes(report) >= len(expected)
 
 
 def test_daily_reads_negotiations_imports_a_responses_file_and_publishes_the_analytics(world, engine, tmp_path):
     from PIL import Image
 
-    from flows.daily import daily, render_report
+    from flows.daily import daily
+    from jobpipe.runs import render
 
     running, _ = world
     ids = running.world.ids()[:3]
@@ -143,14 +147,14 @@ def test_daily_reads_negotiations_imports_a_responses_file_and_publishes_the_ana
         ";2026-11-05;Отклик;no vacancy\n",
         encoding="utf-8",
     )
-    report = daily(sandbox_url=running.url, sources=["hh_negotiations"], responses_file=str(responses))
+    report = daily(emulator_url=running.url, sources=["hh_negotiations"], responses_file=str(responses))
 
-    imported = report["manual_import"]
+    imported = report["extra"]["manual_import"]
     assert (imported["rows"], imported["events"], imported["rejected"], imported["negotiations"]) == (5, 4, 1, 3)
     # joined: the named vacancies the database lacked were fetched from the emulator
     assert imported["vacancies_fetched"] == imported["missing_vacancies"] > 0
     employer = len(_expected(running, "employer", HH_EMPLOYER))
-    analytics = report["analytics"]
+    analytics = report["extra"]["analytics"]
     assert analytics["responses"] == employer + 3
     with engine.connect() as conn:
         manual = dict(
@@ -170,6 +174,6 @@ def test_daily_reads_negotiations_imports_a_responses_file_and_publishes_the_ana
             with Image.open(path) as image:
                 assert image.size[0] >= 800 and image.size[1] >= 400
     assert any(path.endswith(".xlsx") for path in analytics["files"])
-    markdown = render_report(report, "completed", True)
+    markdown = render(report, True)
     assert "## Funnel" in markdown and f"| {analytics['responses']} |" in markdown
-    assert "Responses imported from a file" in markdown and "hh.ru negotiations: hh:user:employer" in markdown
+    assert "Responses imported from a file" in markdown and "| hh:user:employer negotiations |" in markdown

@@ -8,11 +8,13 @@ import pytest
 from prefect.artifacts import Artifact
 from sqlalchemy import func, select
 
-from flows.daily import REPORT_KEY, daily
+from flows.daily import daily
+from jobpipe.runs import report_key
 from sandbox.config import SandboxConfig
 from sandbox.server import start_in_thread
 from schemas.tables import employers, quarantine, run_log, sync_cursors, vacancies
 from tasks.hh.search import floor_step
+from tests.flows.reports import searches
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +36,9 @@ def count(engine, table, *where) -> int:
 
 
 def test_daily_harvests_every_match_then_a_rerun_writes_nothing(big_sandbox, jobpipe_env, engine, tmp_path):
-    searches = write_searches(tmp_path, "python")
-    first = daily(sandbox_url=big_sandbox.url, searches_file=searches, lookback_days=31, sources=["hh"])
-    (s1,) = first["hh_vacancies"]
+    searches_file = write_searches(tmp_path, "python")
+    first = daily(emulator_url=big_sandbox.url, searches_file=searches_file, lookback_days=31, sources=["hh"])
+    (s1,) = searches(first)
     assert s1["found"] >= 10_000  # far beyond what one query can page through
     assert s1["extracted"] == s1["found"]
     assert s1["balanced"] and s1["quarantined"] == 0
@@ -51,8 +53,8 @@ def test_daily_harvests_every_match_then_a_rerun_writes_nothing(big_sandbox, job
     assert n_detailed == len(loaded_ids)  # details fetched for every one
     assert count(engine, employers) > 0
 
-    second = daily(sandbox_url=big_sandbox.url, searches_file=searches, sources=["hh"])
-    (s2,) = second["hh_vacancies"]
+    second = daily(emulator_url=big_sandbox.url, searches_file=searches_file, sources=["hh"])
+    (s2,) = searches(second)
     print(
         f"\nAPI calls: first run {s1['api_calls']}, second run {s2['api_calls']}; "
         f"row writes on the second run: {s2['inserted'] + s2['updated']}"
@@ -66,15 +68,15 @@ def test_daily_harvests_every_match_then_a_rerun_writes_nothing(big_sandbox, job
     assert [status for _, status in runs] == ["completed", "completed"]
     assert [run_id for run_id, _ in runs] == [first["run_id"], second["run_id"]]
 
-    artifact = Artifact.get(REPORT_KEY)  # the newest run's report, published to the Prefect API
+    artifact = Artifact.get(report_key("daily"))  # the newest run's report, published to the Prefect API
     assert artifact is not None and artifact.type == "markdown"
     assert "extracted = loaded + quarantined" in artifact.data
     assert f"| all-python | {s2['found']} | {s2['extracted']} |" in artifact.data
 
 
 def test_new_and_changed_vacancies_are_picked_up_by_the_next_run(big_sandbox, jobpipe_env, engine, tmp_path):
-    searches = write_searches(tmp_path, "python")
-    daily(sandbox_url=big_sandbox.url, searches_file=searches, lookback_days=3, sources=["hh"])
+    searches_file = write_searches(tmp_path, "python")
+    daily(emulator_url=big_sandbox.url, searches_file=searches_file, lookback_days=3, sources=["hh"])
     with engine.connect() as conn:
         cursor = conn.execute(select(sync_cursors.c.position)).scalar_one()
         before = count(engine, vacancies)
@@ -86,7 +88,7 @@ def test_new_and_changed_vacancies_are_picked_up_by_the_next_run(big_sandbox, jo
         big_sandbox.world.update_vacancy(vid, name="Python developer (new)")
     big_sandbox.world.update_vacancy(some_id, salary_from=123456, salary_to=234567, published_at=moment)
 
-    (summary,) = daily(sandbox_url=big_sandbox.url, searches_file=searches, sources=["hh"])["hh_vacancies"]
+    (summary,) = searches(daily(emulator_url=big_sandbox.url, searches_file=searches_file, sources=["hh"]))
     assert summary["inserted"] == 4
     assert summary["updated"] == 1
     assert count(engine, vacancies) == before + 4

@@ -9,13 +9,15 @@ from prefect.artifacts import Artifact
 from sqlalchemy import func, insert, select
 
 from flows.daily import daily
+from flows.reprocess_quarantine import reprocess_quarantine
+from jobpipe.runs import report_key
 from sandbox.config import SandboxConfig
 from sandbox.server import start_in_thread
 from schemas import expectations as ex
 from schemas.tables import employers, quarantine, run_log, sync_cursors, vacancies
-from tasks.sync.quality import BatchRejected, previous_count
+from tasks.sync.checks import BatchRejected, previous_count
 from tasks.sync.report import render_quality
-from tasks.sync.reprocess import REPORT_KEY, reprocess_quarantine
+from tests.flows import reports
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +48,8 @@ def test_defects_are_quarantined_reported_and_reprocessed(sandbox, jobpipe_env, 
         sandbox.world.update_vacancy(vid, salary_from=300_000, salary_to=100_000)
     sandbox.world.update_vacancy(ids[2], salary_from=50_000_000, salary_to=None, currency="RUR", gross=True)
 
-    report = daily(sandbox_url=sandbox.url, searches_file=searches(tmp_path, "all"), lookback_days=31, sources=["hh"])
-    (summary,) = report["hh_vacancies"]
+    report = daily(emulator_url=sandbox.url, searches_file=searches(tmp_path, "all"), lookback_days=31, sources=["hh"])
+    (summary,) = reports.searches(report)
     assert summary["balanced"] and summary["quarantined"] == 3
     assert summary["quarantined_by_stage"] == {"clean": 3}
     assert summary["quarantined_by_rule"] == {"salary_from_above_to": 2, "implausible_salary_from_rub": 1}
@@ -63,15 +65,16 @@ def test_defects_are_quarantined_reported_and_reprocessed(sandbox, jobpipe_env, 
         counts = conn.execute(select(run_log.c.counts)).scalar_one()
     assert {r.record_id for r in rows} == set(ids[:3])
     assert all(r.meta["search_hash"] and r.meta["detail_fetched_at"] for r in rows)
-    assert counts["hh_vacancies"][0]["expectations"] == summary["expectations"]  # in the run log
+    assert reports.searches(counts)[0]["expectations"] == summary["expectations"]  # in the run log
     previous = previous_count(engine, "hh:vacancies:all")
     assert previous is not None and previous.extracted == summary["extracted"]
-    section = render_quality(report["hh_vacancies"])
+    section = render_quality(report["jobs"], report["expectations"])
     assert "- quarantined by stage: clean 3" in section
     assert "| clean | vacancy | salary_from_above_to | expect_column_pair_values_a_to_be_greater_than_b" in section
 
     monkeypatch.setattr(ex, "MAX_RUB_MONTHLY_GROSS", 100_000_000)  # a bound judged too strict
-    result = reprocess_quarantine(sandbox_url=sandbox.url)
+    (result,) = [r for r in reprocess_quarantine(emulator_url=sandbox.url)["extra"]["reprocess"] if r["selected"]]
+    assert result["entity"] == "vacancy"
     assert (result["selected"], result["loaded"], result["still_failing"]) == (3, 1, 2)
     assert result["failing_rules"] == {"salary_from_above_to": 2}
     with engine.connect() as conn:
@@ -79,7 +82,7 @@ def test_defects_are_quarantined_reported_and_reprocessed(sandbox, jobpipe_env, 
         flows = conn.execute(select(run_log.c.flow, run_log.c.status).order_by(run_log.c.started_at)).all()
     assert count(engine, vacancies) == summary["extracted"] - 2
     assert [tuple(f) for f in flows] == [("daily", "completed"), ("reprocess-quarantine", "completed")]
-    artifact = Artifact.get(REPORT_KEY)
+    artifact = Artifact.get(report_key("reprocess-quarantine"))
     assert artifact is not None and "| vacancy | all | 3 | 1 | 0 | 2 |" in artifact.data
 
 
@@ -107,7 +110,7 @@ def test_a_search_finding_nothing_after_a_run_that_found_many_stops_before_the_c
         )
     with pytest.raises(BatchRejected, match="hh:vacancies:nothing: 0 records"):
         daily(
-            sandbox_url=sandbox.url,
+            emulator_url=sandbox.url,
             searches_file=searches(tmp_path, "nothing", "zzzqqqxxx"),
             lookback_days=31,
             sources=["hh"],
@@ -123,6 +126,6 @@ def test_a_window_with_most_records_failing_stops_the_run_with_nothing_written(s
     for vid in ids[: int(len(ids) * 0.6)]:
         sandbox.world.update_vacancy(vid, salary_from=300_000, salary_to=100_000)
     with pytest.raises(BatchRejected, match="failed the checks, more than the allowed 20%"):
-        daily(sandbox_url=sandbox.url, searches_file=searches(tmp_path, "all"), lookback_days=31, sources=["hh"])
+        daily(emulator_url=sandbox.url, searches_file=searches(tmp_path, "all"), lookback_days=31, sources=["hh"])
     assert count(engine, vacancies) == count(engine, employers) == count(engine, quarantine) == 0
     assert count(engine, sync_cursors) == 0

@@ -8,14 +8,8 @@ from typing import Any
 import pytest
 
 from schemas.tables import data_columns, employers, key_columns
-from tasks.hh.employer import (
-    EMPLOYER_COLUMNS,
-    EmployerError,
-    anonymous_key,
-    canonical_name,
-    normalize_employer,
-    normalize_text,
-)
+from tasks.hh.employer import EMPLOYER_COLUMNS, EmployerError, anonymous_key, canonical_name, normalize_employer
+from tasks.sync.transform import normalize_text
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from schemas.status import MANUAL
 from schemas.tables import data_columns, hh_negotiations, key_columns
 from tasks.hh.responses_file import (
     ResponsesFileError,
@@ -21,8 +22,8 @@ from tasks.hh.responses_file import (
     transform_responses,
     vacancy_id_of,
 )
-from tasks.hh.transform_vacancies import RecordError
-from tasks.sync.status import MANUAL, canonical_status
+from tasks.sync.status import canonical_status
+from tasks.sync.transform import RecordError
 
 MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

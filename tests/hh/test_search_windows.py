@@ -16,10 +16,10 @@ from tasks.hh.search import (
     load_searches,
     plan_windows,
     search_hash,
-    split_changed,
     to_records,
 )
-from tasks.sync.records import RawRecord
+from tasks.hh.streams import VACANCIES, VACANCY_DETAILS
+from tasks.sync.engine import Job, Unit, fetch_details
 
 END = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -91,14 +91,32 @@ def test_search_hash_ignores_query_dependent_fields():
     assert search_hash(item) != search_hash(dict(item, name="Go"))
 
 
-def test_split_changed_fetches_new_changed_and_undetailed():
+def test_details_are_fetched_for_new_changed_and_undetailed_items_only():
     at = datetime(2026, 1, 1, tzinfo=UTC)
     records = to_records([{"id": "1", "name": "a"}, {"id": "2", "name": "b"}, {"id": "3"}, {"name": "no id"}], at)
-    stored = {"1": records[0].meta["search_hash"], "2": "old-hash"}
-    changed, unchanged = split_changed(records, stored)
-    assert unchanged == ["1"]
-    assert [r.record_id for r in changed] == ["2", "3", None]
-    assert all(isinstance(r, RawRecord) for r in changed)
+    stored = {"1": records[0].meta["search_hash"], "2": "old-hash"}  # 3: new, or never detailed
+
+    class Stored:
+        def stored(self, table, column, ids):
+            assert column == "search_hash"
+            return {i: h for i, h in stored.items() if i in ids}
+
+    class Client:
+        asked: list[str] = []
+
+        def vacancies(self, ids, workers):
+            self.asked += ids
+            return {i: {"id": i, "name": "detail", "key_skills": []} for i in ids if i != "3"}  # 3: gone since
+
+    client = Client()
+    unit = Unit("search", "window")
+    job = Job("search", (VACANCIES, VACANCY_DETAILS), client)
+    out = fetch_details(VACANCY_DETAILS, job, records, Stored(), unit)
+    assert unit.seen_again == {"vacancy": ["1"]} and client.asked == ["2", "3"]
+    assert [r.record_id for r in out] == ["2", "3", None]
+    assert out[0].payload["name"] == "detail" and out[0].meta["detail_fetched_at"] is not None
+    assert out[0].meta["search_hash"] == records[1].meta["search_hash"]  # the item's, for the next run
+    assert out[1] is records[2]  # gone since it was listed: the search item stays
 
 
 def test_searches_file_rejects_unknown_filters(tmp_path):

@@ -96,12 +96,12 @@ def test_a_refused_global_limit_stops_the_request_before_it_is_sent():
 def test_the_setting_names_the_limit_and_the_client_uses_it(tmp_path):
     env = {"JOBPIPE_HOME": str(tmp_path)}
     assert load_settings(env).hh.global_rate_limit is None
-    assert runtime.hh_client(load_settings(env)).core.global_limit is None
+    assert runtime.Connections(load_settings(env)).hh().core.global_limit is None
     assert load_settings({**env, "HH_GLOBAL_RATE_LIMIT": "  "}).hh.global_rate_limit is None
 
     shared = load_settings({**env, "HH_GLOBAL_RATE_LIMIT": "hh-api", "HH_RATE_LIMIT": "10"})
     assert shared.hh.global_rate_limit == "hh-api"
-    first, second = runtime.hh_client(shared), runtime.hh_client(shared)
+    first, second = runtime.Connections(shared).hh(), runtime.Connections(shared).hh()
     # one share per process, whatever number of clients; nothing asked of Prefect before a request
     assert isinstance(first.core.global_limit, SharedRate) and first.core.global_limit is second.core.global_limit
     assert first.core.global_limit.rate == 10 and first.core.limiter.target == 10

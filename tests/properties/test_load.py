@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text
 
+from schemas.expectations import Thresholds
 from schemas.tables import (
     avito_applications,
     avito_chats,
@@ -28,11 +29,13 @@ from schemas.tables import (
     quarantine,
     vacancies,
 )
-from tasks.avito.transform_candidates import transform_avito
+from tasks.avito.streams import STREAMS as AVITO_STREAMS
 from tasks.hh.transform_vacancies import transform_vacancies
+from tasks.sync.engine import SyncContext, Unit, process_unit
 from tasks.sync.load import load_batch
 from tasks.sync.records import RawRecord
 from tests.properties import seeds
+from tests.properties.avito_unit import avito_records_of
 from tests.properties.test_transforms import (
     application_payloads,
     avito_records,
@@ -56,6 +59,10 @@ DB_PROPERTY = settings(
     ],
 )
 SEEN = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def avito_context() -> dict:
+    return {"account_id": seeds.AVITO_ACCOUNT, "masked_before": set()}
 
 
 def empty(engine: Engine) -> None:
@@ -106,20 +113,10 @@ def test_avito_records_end_loaded_or_quarantined(
     resumes: dict[str, object],
 ) -> None:
     empty(migrated_engine)
-    batch = transform_avito(seeds.AVITO_ACCOUNT, chats, messages, applications, resumes, seeds.FETCHED)
-    load_batch(
-        migrated_engine,
-        [
-            (avito_chats, batch.chats),
-            (avito_messages, batch.messages),
-            (avito_applications, batch.applications),
-            (avito_resumes, batch.resumes),
-        ],
-        batch.rejections,
-        run_id=str(uuid.uuid4()),
-        seen_at=SEEN,
-        history=batch.history,
-    )
+    records, refused = avito_records_of(chats, messages, applications, resumes)
+    unit = Unit("Avito", "property", records, refused, context=avito_context(), fetched_at=SEEN)
+    # every stage of the engine: checks, transform, parent rules, references, load; no batch rule
+    process_unit(unit, AVITO_STREAMS, SyncContext(migrated_engine, str(uuid.uuid4()), Thresholds(1.0)))
     for table, entity, extracted in [
         (avito_chats, "chat", len(chats)),
         (avito_messages, "message", len(messages)),

@@ -15,22 +15,17 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas.status import CANONICAL_STATUSES
+from schemas.status import AVITO_APPLICATION, CANONICAL_STATUSES, HH_APPLICANT, HH_EMPLOYER
+from tasks.avito.streams import STREAMS as AVITO_STREAMS
 from tasks.avito.transform_applications import transform_applications
-from tasks.avito.transform_candidates import transform_avito
 from tasks.avito.transform_chats import transform_chats, transform_messages
 from tasks.avito.transform_resumes import transform_resumes
 from tasks.hh.employer import normalize_employer
 from tasks.hh.salary import extract_salary
 from tasks.hh.transform_vacancies import transform_vacancies
+from tasks.sync.engine import transform_unit
 from tasks.sync.records import RawRecord, Rejection
-from tasks.sync.status import (
-    AVITO_APPLICATION,
-    HH_APPLICANT,
-    HH_EMPLOYER,
-    canonical_status,
-    map_avito_application_statuses,
-)
+from tasks.sync.status import canonical_status, map_avito_application_statuses
 from tests.properties import seeds
 from tests.properties.strategies import UNEXPECTED_CODES, garbage, mutated, one_of_seeds
 
@@ -159,10 +154,16 @@ def test_resume_transform_accounts_for_every_record(records: list[RawRecord]) ->
 def test_avito_run_transform_accounts_for_every_record(
     chats: list[RawRecord], messages: list[RawRecord], applications: list[RawRecord], resumes: dict[str, Any]
 ) -> None:
-    batch = transform_avito(seeds.AVITO_ACCOUNT, chats, messages, applications, resumes, seeds.FETCHED)
-    loaded = len(batch.chats) + len(batch.messages) + len(batch.applications) + len(batch.resumes)
-    assert loaded + len(batch.rejections) == len(chats) + len(messages) + len(applications) + len(resumes)
-    for r in batch.rejections:
+    from tests.properties.avito_unit import avito_records_of
+
+    records, refused = avito_records_of(chats, messages, applications, resumes)
+    context = {"account_id": seeds.AVITO_ACCOUNT, "masked_before": set()}
+    batch = transform_unit(AVITO_STREAMS, records, context)
+    loaded = sum(len(frame) for frame in batch.frames.values())
+    assert loaded + len(batch.rejections) + len(refused) == len(chats) + len(messages) + len(applications) + len(
+        resumes
+    )
+    for r in [*batch.rejections, *refused]:
         assert r.rule and r.reason
 
 

@@ -27,7 +27,7 @@ from sandbox.hh_negotiations import (
     NegotiationWorld,
 )
 from sandbox.server import RunningSandbox, start_in_thread
-from tasks.sync.status import HH_EMPLOYER_STATES
+from schemas.status import HH_EMPLOYER_STATES
 from tests.sandbox.conftest import ANCHOR, BASE_CONFIG, UA, ManualClock
 from tests.sandbox.spec_tools import (
     SpecRequest,

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from schemas.tables import data_columns, employers, key_columns, metadata, quarantine, sync_cursors, vacancies
-from tasks.sync.load import load_batch, read_cursor, stored_hashes
+from tasks.sync.load import load_batch
+from tasks.sync.lookups import read_cursor, stored_hashes
 from tasks.sync.records import RawRecord, Rejection
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

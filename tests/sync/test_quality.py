@@ -12,13 +12,20 @@ from sqlalchemy import func, insert, select
 from sandbox.hh_data import HHWorld
 from schemas import expectations as ex
 from schemas.tables import employers, quarantine, run_log, sync_cursors, vacancies
+from tasks.hh import streams as hh
 from tasks.hh.search import search_hash
+from tasks.hh.streams import vacancy_check_params
 from tasks.hh.transform_vacancies import transform_vacancies
+from tasks.sync import checks as ck
 from tasks.sync import quality as q
-from tasks.sync.load import load_batch, read_cursor
+from tasks.sync.engine import SyncContext, Unit, process_unit
+from tasks.sync.load import load_batch
+from tasks.sync.lookups import read_cursor
 from tasks.sync.records import RawRecord
-from tasks.sync.reprocess import reprocess
+from tasks.sync.reprocess import reprocess as reprocess_entity
+from tasks.sync.streams import Transformed
 
+VACANCY_STREAMS = (hh.VACANCIES, hh.VACANCY_DETAILS)
 RATES = {"RUR": 1.0, "USD": 0.0123, "EUR": 0.0106, "KZT": 6.2, "BYR": 0.0405, "UZS": 160.0}
 FETCHED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 STREAM = "hh:vacancies:test"
@@ -63,19 +70,21 @@ def salary(amount_from, amount_to, currency="RUR"):
     return change
 
 
-def run_batch(engine, records, *, thresholds=None, run_id="r1", rates=RATES):
-    """What the flow does with one window: checks, the batch rules, then one load with the cursor."""
-    checks = q.check_vacancies(records, rates, q.db_lookup(engine))
-    q.enforce_vacancy_batch("test batch", checks, thresholds or ex.Thresholds())
-    load = load_batch(
-        engine,
-        [(employers, checks.batch.employers), (vacancies, checks.batch.vacancies)],
-        checks.batch.rejections,
-        run_id=run_id,
-        seen_at=FETCHED + timedelta(minutes=1),
-        cursor=(STREAM, NEW_POSITION),
+def run_batch(engine, records, *, thresholds=None, run_id="r1", rates=RATES, cursor=True, seen_at=None):
+    """What the engine does with one window: checks, the batch rules, then one load with the cursor."""
+    unit = Unit(
+        "test",
+        "test batch",
+        list(records),
+        cursors=[(STREAM, NEW_POSITION)] if cursor else [],
+        context={"rates": rates},
+        fetched_at=seen_at or FETCHED + timedelta(minutes=1),
     )
-    return checks, load
+    return process_unit(unit, VACANCY_STREAMS, SyncContext(engine, run_id, thresholds or ex.Thresholds()))
+
+
+def reprocess(engine, rates, **kw):
+    return reprocess_entity(engine, hh.STREAMS, {"rates": rates}, "vacancy", rebuild=hh.REBUILD, **kw)
 
 
 def quarantined(engine) -> list[tuple]:
@@ -144,7 +153,7 @@ def test_each_defect_is_quarantined_with_its_rule_and_the_good_rows_load(engine)
 
 def test_a_vacancy_whose_employer_is_neither_in_the_batch_nor_the_database_is_quarantined(engine):
     records = world_records(12)
-    raw = q.check_raw_vacancies(records)
+    raw = ck.check_raw(records)
     batch = transform_vacancies(raw.records, RATES)
     keys = list(batch.vacancies["employer_key"])
     in_db, missing = keys[0], keys[1]
@@ -156,17 +165,18 @@ def test_a_vacancy_whose_employer_is_neither_in_the_batch_nor_the_database_is_qu
         run_id="r0",
         seen_at=FETCHED,
     )
-    batch.employers = batch.employers.loc[~batch.employers["employer_key"].isin([in_db, missing])]
+    kept = batch.employers.loc[~batch.employers["employer_key"].isin([in_db, missing])]
 
-    checks = q.complete_vacancy_checks(raw, batch, RATES, q.db_lookup(engine))
+    transformed = Transformed({"vacancy": batch.vacancies, "employer": kept}, batch.rejections)
+    checks = ck.check_unit(transformed, raw, vacancy_check_params({"rates": RATES}), ck.db_lookup(engine))
     load_batch(
         engine,
-        [(employers, checks.batch.employers), (vacancies, checks.batch.vacancies)],
-        checks.batch.rejections,
+        [(employers, checks.frames["employer"]), (vacancies, checks.frames["vacancy"])],
+        checks.rejections,
         run_id="r1",
         seen_at=FETCHED,
     )
-    unresolved = [r for r in checks.batch.rejections if r.rule == "unresolved_employer"]
+    unresolved = [r for r in checks.rejections if r.rule == "unresolved_employer"]
     assert {r.record.record_id for r in unresolved} == set(
         batch.vacancies.loc[batch.vacancies["employer_key"] == missing, "vacancy_id"]
     )
@@ -183,7 +193,7 @@ def test_a_batch_with_too_many_failing_rows_is_refused_and_nothing_is_written(en
     for i in range(30):  # 60% with from > to
         records[i] = changed(records[i], salary(300_000, 100_000))
     set_cursor(engine)
-    with pytest.raises(q.BatchRejected, match=r"30 of 50 records \(60%\) failed the checks"):
+    with pytest.raises(ck.BatchRejected, match=r"30 of 50 records \(60%\) failed the checks"):
         run_batch(engine, records)
     assert count(engine, vacancies) == count(engine, employers) == count(engine, quarantine) == 0
     assert read_cursor(engine, STREAM) == CURSOR
@@ -217,11 +227,11 @@ def test_zero_records_after_a_run_with_many_is_refused_before_the_cursor_moves(e
             ],
         )
     set_cursor(engine)
-    previous = q.previous_count(engine, STREAM)
+    previous = ck.previous_count(engine, STREAM)
     assert previous is not None and (previous.run_id, previous.extracted) == ("old", 4500)
-    assert q.previous_count(engine, "hh:vacancies:other") is None
-    with pytest.raises(q.BatchRejected, match="predicts about 150"):
-        q.enforce_volume(STREAM, 0, now - timedelta(days=1), now, previous, ex.Thresholds())
+    assert ck.previous_count(engine, "hh:vacancies:other") is None
+    with pytest.raises(ck.BatchRejected, match="predicts about 150"):
+        ck.enforce_volume(STREAM, 0, now - timedelta(days=1), now, previous, ex.Thresholds())
     assert read_cursor(engine, STREAM) == CURSOR and count(engine, vacancies) == 0
 
 
@@ -270,14 +280,7 @@ def test_a_quarantined_copy_older_than_the_loaded_row_is_superseded_not_loaded(e
     later = RawRecord(
         "hh", "vacancy", records[0].record_id, FETCHED + timedelta(days=1), records[0].payload, records[0].meta
     )
-    checks = q.check_vacancies([later], RATES, q.db_lookup(engine))
-    load_batch(
-        engine,
-        [(employers, checks.batch.employers), (vacancies, checks.batch.vacancies)],
-        [],
-        run_id="r2",
-        seen_at=FETCHED + timedelta(days=1, minutes=1),
-    )
+    run_batch(engine, [later], run_id="r2", cursor=False, seen_at=FETCHED + timedelta(days=1, minutes=1))
     result = reprocess(engine, RATES, run_id="rp")
     assert (result.selected, result.loaded, result.superseded, result.still_failing) == (1, 0, 1, 0)
     assert count(engine, quarantine) == 0

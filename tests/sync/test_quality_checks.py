@@ -12,6 +12,9 @@ import pandas as pd
 import pytest
 
 from schemas import expectations as ex
+from schemas.entities import entity
+from tasks.hh.streams import vacancy_check_params
+from tasks.sync import checks as ck
 from tasks.sync import quality as q
 from tasks.sync.records import RawRecord
 from tasks.sync.report import render_expectations
@@ -50,7 +53,7 @@ def vacancies(n: int) -> pd.DataFrame:
 
 
 def params(**rates) -> dict:
-    return q.vacancy_params(rates or RATES, NOW)
+    return vacancy_check_params({"rates": rates or RATES, "now": NOW})
 
 
 def test_a_clean_frame_passes_whole():
@@ -129,7 +132,8 @@ def test_raw_checks_reject_missing_and_mistyped_keys_and_only_report_duplicates(
         rec("5", id="5", **good),  # a duplicate: the transform keeps the latest fetch
         RawRecord("hh", "vacancy", "7", NOW, ["not", "an", "object"]),  # type: ignore[arg-type]
     ]
-    raw = q.check_raw_vacancies(records)
+    raw = ck.check_raw(records)
+    (result,) = raw.results
     assert [(r.record.record_id, r.rule) for r in raw.rejections] == [
         (None, "missing_id"),
         ("3", "missing_employer"),
@@ -142,8 +146,8 @@ def test_raw_checks_reject_missing_and_mistyped_keys_and_only_report_duplicates(
     )
     assert all(r.stage == "raw" for r in raw.rejections)
     assert [r.record_id for r in raw.records] == ["1", "5", "5"]
-    assert [(w.record_id, w.rules) for w in raw.result.warnings] == [("5", ("duplicate_id",)), ("5", ("duplicate_id",))]
-    duplicate = next(o for o in raw.result.expectations if o.rule == "duplicate_id")
+    assert [(w.record_id, w.rules) for w in result.warnings] == [("5", ("duplicate_id",)), ("5", ("duplicate_id",))]
+    duplicate = next(o for o in result.expectations if o.rule == "duplicate_id")
     assert (duplicate.success, duplicate.severity, duplicate.unexpected_count) == (False, "warning", 2)
 
 
@@ -165,8 +169,8 @@ def test_a_column_level_error_fails_the_batch_not_rows():
     result = q.check(vacancies(3), suite)
     assert result.failed_rows == []
     assert len(result.batch_failures) == 1 and "salary_from is str" in result.batch_failures[0]
-    with pytest.raises(q.BatchRejected):
-        q.enforce_batch_failures([result])
+    with pytest.raises(ck.BatchRejected):
+        ck.enforce_batch_failures([result])
 
 
 def test_application_unknown_status_is_kept_and_flagged_other_statuses_rejected():
@@ -177,7 +181,7 @@ def test_application_unknown_status_is_kept_and_flagged_other_statuses_rejected(
             "payload": pd.Series([{}, {}, {}, {}], dtype=object),
         }
     )
-    result = q.check(frame, ex.avito_clean("application"))
+    result = q.check(frame, entity("application").clean)
     assert [(f.record_id, f.rule) for f in result.failed_rows] == [("a3", "bad_status")]
     assert [(w.record_id, w.rule) for w in result.warnings] == [("a2", "unknown_status")]
     assert list(result.passed["application_id"]) == ["a1", "a2", "a4"]
@@ -193,11 +197,11 @@ def test_references_resolve_in_the_batch_or_through_the_lookup():
         return {"c9"}
 
     values = pd.Series(["c1", "c9", None, "c404", "c1"], dtype=object)
-    resolved = q.resolve_references(values, ["c1", "c2"], lookup)
+    resolved = ck.resolve_references(values, ["c1", "c2"], lookup)
     assert list(resolved) == [True, True, False, False, True]
     assert asked == [["c404", "c9"]]  # only the keys the batch lacks, once each
-    assert list(q.resolve_references(values, ["c1"], lookup, nullable=True)) == [True, True, True, False, True]
-    assert list(q.resolve_references(values, ["c1"], None)) == [True, False, False, False, True]
+    assert list(ck.resolve_references(values, ["c1"], lookup, nullable=True)) == [True, True, True, False, True]
+    assert list(ck.resolve_references(values, ["c1"], None)) == [True, False, False, False, True]
 
 
 def test_check_references_quarantines_unresolved_children_for_any_entity():
@@ -210,7 +214,7 @@ def test_check_references_quarantines_unresolved_children_for_any_entity():
         lookup_calls.append((ref.parent.name, sorted(keys)))
         return {"u2i-db"} & set(keys)
 
-    result = q.check_references(messages, ex.avito_preload("message"), {"chat_id": ["u2i-a"]}, lookup)
+    result = ck.check_references(messages, entity("message").preload, {"chat_id": ["u2i-a"]}, lookup)
     assert [(f.record_id, f.rule, f.reason) for f in result.failed_rows] == [
         ("m2", "unresolved_chat", "chat_id 'u2i-b' is neither in this batch's avito_chats nor in the database")
     ]
@@ -221,24 +225,24 @@ def test_check_references_quarantines_unresolved_children_for_any_entity():
 
 def test_rejected_share_above_the_threshold_refuses_the_batch():
     t = ex.Thresholds()
-    q.enforce_rejected_share("b", 100, 20, t)  # 20% is allowed
-    with pytest.raises(q.BatchRejected, match="21 of 100 records"):
-        q.enforce_rejected_share("b", 100, 21, t)
-    q.enforce_rejected_share("b", 5, 5, t)  # too few to judge
-    with pytest.raises(q.BatchRejected):
-        q.enforce_rejected_share("b", 100, 60, ex.Thresholds(max_rejected_share=0.5))
-    q.enforce_rejected_share("b", 100, 60, ex.Thresholds(max_rejected_share=0.6))
+    ck.enforce_rejected_share("b", 100, 20, t)  # 20% is allowed
+    with pytest.raises(ck.BatchRejected, match="21 of 100 records"):
+        ck.enforce_rejected_share("b", 100, 21, t)
+    ck.enforce_rejected_share("b", 5, 5, t)  # too few to judge
+    with pytest.raises(ck.BatchRejected):
+        ck.enforce_rejected_share("b", 100, 60, ex.Thresholds(max_rejected_share=0.5))
+    ck.enforce_rejected_share("b", 100, 60, ex.Thresholds(max_rejected_share=0.6))
 
 
 def test_zero_records_where_the_previous_run_predicts_many_refuses_the_stream():
     month = timedelta(days=30)
-    previous = q.PreviousCount("r0", 4500, NOW - month, NOW)  # 150 a day
+    previous = ck.PreviousCount("r0", 4500, NOW - month, NOW)  # 150 a day
     t = ex.Thresholds()
-    with pytest.raises(q.BatchRejected, match="predicts about 150"):
-        q.enforce_volume("s", 0, NOW, NOW + timedelta(days=1), previous, t)
-    q.enforce_volume("s", 0, NOW, NOW + timedelta(minutes=10), previous, t)  # a quiet ten minutes
-    q.enforce_volume("s", 3, NOW, NOW + timedelta(days=1), previous, t)  # few, not none
-    q.enforce_volume("s", 0, NOW, NOW + timedelta(days=1), None, t)  # nothing to compare with
+    with pytest.raises(ck.BatchRejected, match="predicts about 150"):
+        ck.enforce_volume("s", 0, NOW, NOW + timedelta(days=1), previous, t)
+    ck.enforce_volume("s", 0, NOW, NOW + timedelta(minutes=10), previous, t)  # a quiet ten minutes
+    ck.enforce_volume("s", 3, NOW, NOW + timedelta(days=1), previous, t)  # few, not none
+    ck.enforce_volume("s", 0, NOW, NOW + timedelta(days=1), None, t)  # nothing to compare with
 
 
 def test_outcomes_merge_and_render_as_a_table():
@@ -258,9 +262,9 @@ def test_outcomes_merge_and_render_as_a_table():
         "salary_from <= salary_to | error | **NO** | 2 | 8 |" in lines
     )
     assert lines[2].startswith("| clean | vacancy | salary_from_above_to |")  # failures first
-    raw = q.check_raw_vacancies([RawRecord("hh", "vacancy", "1", NOW, {"id": "1"}) for _ in range(2)])
+    (result,) = ck.check_raw([RawRecord("hh", "vacancy", "1", NOW, {"id": "1"}) for _ in range(2)]).results
     assert (
         "| duplicate_id | expect_column_values_to_be_unique: record_id is unique in the batch | warning | "
-        "warning | 2 | 2 |" in render_expectations(raw.result.expectations)
+        "warning | 2 | 2 |" in render_expectations(result.expectations)
     )
     assert render_expectations([]) == "No expectations were checked.\n"

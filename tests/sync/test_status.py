@@ -8,21 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from schemas.status import CANONICAL_STATUSES
-from tasks.sync.status import (
+from schemas.status import (
     AVITO_APPLICATION,
     AVITO_APPLICATION_STATES,
+    CANONICAL_STATUSES,
     HH_APPLICANT,
     HH_APPLICANT_STATES,
     HH_EMPLOYER,
     HH_EMPLOYER_STATES,
     HH_MESSAGE_STATES_WITHOUT_CHANGE,
     VOCABULARIES,
-    avito_application_status,
-    canonical_status,
-    map_avito_application_statuses,
-    map_statuses,
 )
+from tasks.sync.status import avito_application_status, canonical_status, map_avito_application_statuses, map_statuses
 
 AVITO_CASES = [
     ("new", "applied"),

@@ -9,12 +9,11 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterable
-from contextlib import nullcontext, redirect_stderr, redirect_stdout
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, text
 
 from sandbox.avito_config import AvitoConfig
@@ -22,7 +21,7 @@ from sandbox.config import SandboxConfig
 from sandbox.server import RunningSandbox
 from schemas.tables import metadata
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 JOBPIPE = REPO / ".venv" / "bin" / "jobpipe"
 # hh.ru negotiations are left out (and the small world has none): the emulator, like hh.ru, changes
 # them when they are read (viewed_by_me, has_updates), so two runs over one emulator cannot hold
@@ -79,6 +78,20 @@ class _Capture(logging.Handler):
             pass
 
 
+@contextmanager
+def environment(values: dict[str, str], drop: Iterable[str] = ()) -> Iterator[None]:
+    """``os.environ`` with ``values`` set and ``drop`` unset, restored afterwards."""
+    saved = dict(os.environ)
+    os.environ.update(values)
+    for name in drop:
+        os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def run_daily(sandbox: RunningSandbox, searches: str, env: dict[str, str], capture: bool = False) -> Outcome:
     """One in-process daily run; its exception (None when it completed) and, with ``capture``, all it
     printed and logged."""
@@ -93,16 +106,13 @@ def run_daily(sandbox: RunningSandbox, searches: str, env: dict[str, str], captu
         logging.getLogger("flows"),
     ]
     error = None
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        mp.delenv("JOBPIPE_SEARCHES", raising=False)
+    with environment(env, drop=("JOBPIPE_SEARCHES",)):
         if capture:
             for logger in loggers:
                 logger.addHandler(handler)
         try:
             with redirect_stdout(out) if capture else nullcontext(), redirect_stderr(out) if capture else nullcontext():
-                daily(sandbox_url=sandbox.url, searches_file=searches, lookback_days=31, sources=list(SOURCES))
+                daily(emulator_url=sandbox.url, searches_file=searches, lookback_days=31, sources=list(SOURCES))
         except Exception as exc:  # the flow's own error, re-raised by Prefect
             error = exc
         finally:

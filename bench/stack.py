@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PREFECT = [sys.executable, "-m", "prefect"]
 
 
@@ -156,3 +156,14 @@ class Webhook:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def stop_prefect_event_workers(timeout: float = 10.0) -> None:
+    """Send what Prefect's events worker holds and stop it, before the API it talks to goes away.
+
+    The worker is one per process whatever the API URL, so one left bound to a server a test has
+    stopped would take the next server's events and retry them against the dead one, item by item,
+    until the process exits (minutes). A stopped worker is replaced by a fresh one on next use."""
+    from prefect.events.worker import EventsWorker
+
+    EventsWorker.drain_all(timeout=timeout)

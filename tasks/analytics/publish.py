@@ -14,6 +14,36 @@ from tasks.analytics.report import AnalyticsReport, build_report, default_report
 ARTIFACT_KEY = "jobpipe-analytics"
 
 
+def render_funnel(report: AnalyticsReport) -> str:
+    """The funnel in one table (all sources, whole database), for the run report; the full report is
+    the ``jobpipe-analytics`` artifact."""
+    responses = report.responses
+
+    def rate(n: int) -> str:
+        return f"{n / responses:.1%}" if responses else "n/a"
+
+    files = "\n".join(f"- `{path}`" for path in report.files)
+    return (
+        "## Funnel (all sources, whole database)\n\n"
+        "| responses | interviews | offers | applied → interview | applied → offer |\n"
+        "|---:|---:|---:|---:|---:|\n"
+        f"| {responses} | {report.interviews} | {report.offers} | {rate(report.interviews)} "
+        f"| {rate(report.offers)} |\n\n"
+        "Per source, weekly and stage times: the `jobpipe-analytics` artifact and these files:\n\n"
+        f"{files}\n"
+    )
+
+
+def facts(report: AnalyticsReport) -> dict:
+    """What the run report keeps of the analytics report."""
+    return {
+        "responses": report.responses,
+        "interviews": report.interviews,
+        "offers": report.offers,
+        "files": [str(path) for path in report.files],
+    }
+
+
 @task(name="publish-report", cache_policy=NO_CACHE)
 def publish_report(engine: Engine, home: Path, out_dir: Path | None = None) -> AnalyticsReport:
     """Write the charts and the workbook (default ``<home>/reports/<today>``) and publish the markdown
